@@ -37,6 +37,7 @@ CREATE TABLE "candidates" (
 	"consent_version" text,
 	"opted_out_at" timestamp with time zone,
 	"last_inbound_at" timestamp with time zone,
+	"erased_at" timestamp with time zone,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "candidates_phone_unique" UNIQUE("phone")

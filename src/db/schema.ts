@@ -76,6 +76,8 @@ export const candidates = pgTable('candidates', {
   consentVersion: text('consent_version'),
   optedOutAt: timestamp('opted_out_at', { withTimezone: true }),
   lastInboundAt: timestamp('last_inbound_at', { withTimezone: true }),
+  /** Set when the candidate asked to be forgotten; the phone is replaced so the number may apply again. */
+  erasedAt: timestamp('erased_at', { withTimezone: true }),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });

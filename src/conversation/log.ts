@@ -1,0 +1,46 @@
+import { eq } from 'drizzle-orm';
+import type { DbAccess } from '../db/access.ts';
+import { inboundMessages, messageStatuses, transcriptEntries } from '../db/schema.ts';
+
+/** Inbound message ledger, transcript and delivery statuses: what the conversation writes besides domain rows. */
+export function createConversationLog(access: DbAccess) {
+  return {
+    /** Records an inbound message by its channel id; false when it was already recorded (a redelivery). */
+    async recordInbound(message: {
+      id: string;
+      type: string;
+      sentAt: Date;
+      candidateId: string | null;
+    }): Promise<boolean> {
+      const rows = await access.db
+        .insert(inboundMessages)
+        .values({ id: message.id, type: message.type, sentAt: message.sentAt, candidateId: message.candidateId })
+        .onConflictDoNothing({ target: inboundMessages.id })
+        .returning({ id: inboundMessages.id });
+      return rows.length === 1;
+    },
+    async isRecorded(id: string): Promise<boolean> {
+      const rows = await access.db
+        .select({ id: inboundMessages.id })
+        .from(inboundMessages)
+        .where(eq(inboundMessages.id, id));
+      return rows.length === 1;
+    },
+    async appendTranscript(entry: {
+      candidateId: string;
+      applicationId: string | null;
+      direction: 'in' | 'out';
+      body: string;
+      at: Date;
+    }) {
+      await access.db.insert(transcriptEntries).values(entry);
+    },
+    async recordStatus(status: { messageId: string; status: string; at: Date; error?: unknown }) {
+      await access.db
+        .insert(messageStatuses)
+        .values({ messageId: status.messageId, status: status.status, at: status.at, error: status.error ?? null })
+        .onConflictDoNothing();
+    },
+  };
+}
+export type ConversationLog = ReturnType<typeof createConversationLog>;
