@@ -43,6 +43,12 @@ CREATE TABLE "candidates" (
 	CONSTRAINT "candidates_phone_unique" UNIQUE("phone")
 );
 --> statement-breakpoint
+CREATE TABLE "conversations" (
+	"phone_hash" text PRIMARY KEY NOT NULL,
+	"seq" integer DEFAULT 0 NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "inbound_messages" (
 	"id" text PRIMARY KEY NOT NULL,
 	"candidate_id" uuid,

@@ -141,6 +141,17 @@ export const applicationStatusHistory = pgTable(
   (t) => [index('status_history_application_idx').on(t.applicationId, t.at)],
 );
 
+/**
+ * One row per phone that ever wrote (keyed by a hash, not the number). Each message's transaction
+ * bumps `seq` with an upsert: the row lock orders a phone's messages across instances, and `seq`
+ * tells whether the session cached in Redis is the latest (else it is rebuilt from Postgres).
+ */
+export const conversations = pgTable('conversations', {
+  phoneHash: text('phone_hash').primaryKey(),
+  seq: integer('seq').notNull().default(0),
+  updatedAt: updatedAt(),
+});
+
 /** Every inbound WhatsApp message, once: the primary key is the channel's message id. */
 export const inboundMessages = pgTable(
   'inbound_messages',

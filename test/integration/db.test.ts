@@ -15,6 +15,7 @@ const TABLES = [
   'outbox_handled',
   'transcript_entries',
   'message_statuses',
+  'conversations',
 ];
 
 describe.each(dbBackends)('database on %s', (backend) => {
