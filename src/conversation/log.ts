@@ -1,10 +1,25 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { DbAccess } from '../db/access.ts';
-import { inboundMessages, messageStatuses, transcriptEntries } from '../db/schema.ts';
+import { conversations, inboundMessages, messageStatuses, transcriptEntries } from '../db/schema.ts';
 
 /** Inbound message ledger, transcript and delivery statuses: what the conversation writes besides domain rows. */
 export function createConversationLog(access: DbAccess) {
   return {
+    /**
+     * Bumps the phone's conversation sequence and returns the new value. The upsert's row lock is
+     * held until commit, so a phone's messages are processed one at a time across instances.
+     */
+    async advance(phoneHash: string): Promise<number> {
+      const [row] = await access.db
+        .insert(conversations)
+        .values({ phoneHash, seq: 1 })
+        .onConflictDoUpdate({
+          target: conversations.phoneHash,
+          set: { seq: sql`${conversations.seq} + 1`, updatedAt: new Date() },
+        })
+        .returning({ seq: conversations.seq });
+      return row?.seq ?? 1;
+    },
     /** Records an inbound message by its channel id; false when it was already recorded (a redelivery). */
     async recordInbound(message: {
       id: string;

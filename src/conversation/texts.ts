@@ -81,6 +81,12 @@ export interface Texts {
   restarted: string;
   notRestarted: string;
   finishedNoRestart: (title: string, status: string) => string;
+
+  /** Sent by the notifier when a recruiter decides (possibly days later, so it names the opening). */
+  decisionNotice: (title: string, status: ApplicationStatus) => string;
+  /** To the process's recruiters when an application or the process changes status. */
+  recruiterApplicationNotice: (p: { title: string; code: string; candidate: string; status: string; score?: number | null }) => string;
+  recruiterProcessNotice: (p: { title: string; code: string; status: string }) => string;
 }
 
 const es: Texts = {
@@ -182,6 +188,16 @@ const es: Texts = {
   notRestarted: 'De acuerdo, seguimos donde estábamos.',
   finishedNoRestart: (title, status) =>
     `Tu postulación a «${title}» ya está enviada (estado: ${status}) y no se puede reiniciar.`,
+  decisionNotice: (title, status) =>
+    ({
+      interview: `¡Buenas noticias! Queremos entrevistarte para «${title}». Te contactaremos pronto para acordar el día.`,
+      offer: `¡Enhorabuena! Tenemos una oferta para ti en «${title}». Te contactaremos con los detalles.`,
+      hired: `¡Bienvenido/a al equipo! Tu contratación para «${title}» está confirmada.`,
+      rejected: `Gracias por postularte a «${title}». Esta vez hemos seguido con otras candidaturas. ¡Te deseamos mucha suerte!`,
+    })[status as 'interview'] ?? `Tu postulación a «${title}» cambió de estado: ${status}.`,
+  recruiterApplicationNotice: (p) =>
+    `Vacante ${p.code} «${p.title}»: ${p.candidate} → ${p.status}${p.score != null ? ` (puntuación ${p.score})` : ''}.`,
+  recruiterProcessNotice: (p) => `La vacante ${p.code} «${p.title}» ahora está: ${p.status}.`,
 };
 
 const en: Texts = {
@@ -283,6 +299,16 @@ const en: Texts = {
   notRestarted: "OK, let's continue where we were.",
   finishedNoRestart: (title, status) =>
     `Your application for "${title}" has already been sent (status: ${status}) and can't be restarted.`,
+  decisionNotice: (title, status) =>
+    ({
+      interview: `Good news! We would like to interview you for "${title}". We will contact you soon to set a date.`,
+      offer: `Congratulations! We have an offer for you for "${title}". We will contact you with the details.`,
+      hired: `Welcome aboard! Your hiring for "${title}" is confirmed.`,
+      rejected: `Thank you for applying to "${title}". This time we moved forward with other candidates. We wish you the best of luck!`,
+    })[status as 'interview'] ?? `Your application for "${title}" changed status: ${status}.`,
+  recruiterApplicationNotice: (p) =>
+    `Opening ${p.code} "${p.title}": ${p.candidate} → ${p.status}${p.score != null ? ` (score ${p.score})` : ''}.`,
+  recruiterProcessNotice: (p) => `Opening ${p.code} "${p.title}" is now ${p.status}.`,
 };
 
 export const TEXTS: Record<Locale, Texts> = { es, en };

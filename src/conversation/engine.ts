@@ -1,0 +1,247 @@
+import type { TransactionManager } from '../db/transaction-manager.ts';
+import type { Logger } from '../logger.ts';
+import { phoneRef } from '../logger.ts';
+import type { ApplicationRepository } from '../recruiting/applications.ts';
+import type { CandidateRepository, CandidateRow } from '../recruiting/candidates.ts';
+import type { Evaluation } from '../recruiting/evaluation.ts';
+import type { InboundHandler, InboundMessage, OutboundMessage, StatusUpdate } from '../whatsapp/channel.ts';
+import { type ContextDeps, loadContext } from './context.ts';
+import type { ConversationLog } from './log.ts';
+import { messageInput, rebuildSession, step } from './machine.ts';
+import type { ConversationMetrics } from './metrics.ts';
+import { phoneHash, type SessionStore } from './sessions.ts';
+import type { Context, CvExtractedInput, Effect, Input, Reply, Session } from './types.ts';
+
+export interface EngineDeps extends ContextDeps {
+  tm: TransactionManager;
+  candidates: CandidateRepository;
+  applications: ApplicationRepository;
+  log: ConversationLog;
+  sessions: SessionStore;
+  evaluation: Evaluation;
+  logger: Logger;
+  metrics?: ConversationMetrics;
+  /** Hashes the CV text the same way the analysis cache does. */
+  hashCv(text: string): string;
+  /** After an erasure commits: drop what the cache holds about the candidate (CV analyses). */
+  forgetCvAnalyses(cvHashes: string[]): Promise<void>;
+  now?: () => Date;
+}
+
+/**
+ * Runs the pure machine for each inbound message inside one transaction: the phone's conversation
+ * row is locked (ordering across instances), the message is recorded once by its channel id, the
+ * session is loaded (or rebuilt from Postgres), and every effect, reply and event is written before
+ * commit. After commit the session is cached and the outbox delivers the replies.
+ */
+export function createConversationEngine(deps: EngineDeps) {
+  const { tm, candidates, applications, log, sessions, logger, metrics } = deps;
+  const now = deps.now ?? (() => new Date());
+
+  async function handleMessage(message: InboundMessage): Promise<'processed' | 'duplicate'> {
+    const outcome = await tm.transactional(
+      async () => {
+        const existing = await candidates.findByPhone(message.from);
+        const fresh = await log.recordInbound({
+          id: message.id,
+          type: message.type,
+          sentAt: message.timestamp,
+          candidateId: existing?.id ?? null,
+        });
+        if (!fresh) return 'duplicate' as const;
+        await runTurn(message.from, messageInput(message), existing, message);
+        return 'processed' as const;
+      },
+      { name: 'inbound-message' },
+    );
+    metrics?.messages.inc({ outcome });
+    if (outcome === 'duplicate') logger.info({ messageId: message.id, phone: phoneRef(message.from) }, 'duplicate message skipped');
+    return outcome;
+  }
+
+  /** Feeds a system input (the CV extraction result) to the phone's conversation, under the same lock. */
+  async function continueWith(phone: string, input: CvExtractedInput): Promise<void> {
+    await tm.transactional(
+      async () => {
+        const candidate = await candidates.findByPhone(phone);
+        if (!candidate) return; // erased meanwhile
+        await runTurn(phone, input, candidate);
+      },
+      { name: 'conversation-continue' },
+    );
+  }
+
+  async function runTurn(phone: string, input: Input, found: CandidateRow | undefined, message?: InboundMessage) {
+    const hash = phoneHash(phone);
+    const seq = await log.advance(hash);
+    let candidate = found;
+    const at = now();
+    const context = await loadContext(deps, phone, candidate, at);
+    const cached = await sessions.load(hash, seq - 1);
+    if (!cached && seq > 1) metrics?.sessionsRebuilt.inc();
+    const session = cached ?? rebuildSession(context);
+    const result = step(session, input, context);
+
+    const state: TurnState = { phone, candidate, context, session: result.session, erased: false };
+    if (candidate && message) {
+      await candidates.update(candidate.id, { lastInboundAt: message.timestamp });
+      if (message.text && !state.erased) await transcript(state, 'in', message.text, at);
+    }
+    for (const effect of result.effects) await apply(state, effect, at);
+    candidate = state.candidate;
+
+    if (candidate && !state.erased && context.current && result.session.step !== 'done') {
+      await applications.update(context.current.applicationId, { step: result.session.step });
+    }
+    if (state.erased) {
+      tm.afterCommit(() => sessions.forget(hash));
+    } else {
+      const saved = result.session;
+      tm.afterCommit(() => sessions.save(hash, seq, saved));
+    }
+  }
+
+  interface TurnState {
+    phone: string;
+    candidate: CandidateRow | undefined;
+    context: Context;
+    session: Session;
+    erased: boolean;
+    applicationId?: string;
+  }
+
+  function currentApplicationId(state: TurnState): string | undefined {
+    return state.applicationId ?? state.context.current?.applicationId;
+  }
+
+  async function ensureCandidate(state: TurnState): Promise<CandidateRow> {
+    state.candidate ??= await candidates.findOrCreate(state.phone, state.session.locale);
+    return state.candidate;
+  }
+
+  async function transcript(state: TurnState, direction: 'in' | 'out', body: string, at: Date) {
+    if (!state.candidate || state.erased) return;
+    await log.appendTranscript({
+      candidateId: state.candidate.id,
+      applicationId: currentApplicationId(state) ?? null,
+      direction,
+      body,
+      at,
+    });
+  }
+
+  async function apply(state: TurnState, effect: Effect, at: Date): Promise<void> {
+    switch (effect.type) {
+      case 'reply': {
+        const message = toOutbound(effect.message, state.phone);
+        tm.addEvent('whatsapp.send', {
+          message,
+          ...(state.candidate && !state.erased ? { candidateId: state.candidate.id } : {}),
+          ...(currentApplicationId(state) ? { applicationId: currentApplicationId(state) } : {}),
+        });
+        await transcript(state, 'out', effect.message.text, at);
+        return;
+      }
+      case 'record_consent': {
+        const c = await ensureCandidate(state);
+        await candidates.update(c.id, {
+          consentAt: new Date(effect.at),
+          consentVersion: effect.version,
+          optedOutAt: null,
+          locale: state.session.locale,
+        });
+        return;
+      }
+      case 'opt_out': {
+        const c = await ensureCandidate(state);
+        await candidates.update(c.id, { optedOutAt: new Date(effect.at) });
+        return;
+      }
+      case 'set_locale':
+        if (state.candidate) await candidates.update(state.candidate.id, { locale: effect.locale });
+        return;
+      case 'set_name':
+        await candidates.update((await ensureCandidate(state)).id, { name: effect.name });
+        return;
+      case 'set_email':
+        await candidates.update((await ensureCandidate(state)).id, { email: effect.email });
+        return;
+      case 'start_application': {
+        const c = await ensureCandidate(state);
+        const app = await applications.insert({ candidateId: c.id, processId: effect.processId, firstMessageAt: at });
+        state.applicationId = app.id;
+        tm.addEvent('application.started', { applicationId: app.id, candidateId: c.id, processId: effect.processId });
+        return;
+      }
+      case 'save_answer': {
+        const id = requireApplication(state, effect.type);
+        const app = await applications.findById(id);
+        await applications.update(id, { answers: { ...(app?.answers ?? {}), [effect.questionId]: effect.value } });
+        return;
+      }
+      case 'store_cv_text': {
+        const id = requireApplication(state, effect.type);
+        const c = await ensureCandidate(state);
+        await applications.update(id, { cvText: effect.text, cvHash: deps.hashCv(effect.text), analysisState: 'pending' });
+        tm.addEvent('cv.received', { applicationId: id, candidateId: c.id });
+        return;
+      }
+      case 'fetch_cv_document': {
+        const id = requireApplication(state, effect.type);
+        const c = await ensureCandidate(state);
+        await applications.update(id, { step: 'cv_processing' });
+        tm.addEvent('cv.document_received', { applicationId: id, candidateId: c.id, phone: state.phone, media: effect.media });
+        return;
+      }
+      case 'submit_application': {
+        const id = requireApplication(state, effect.type);
+        await applications.update(id, { step: null });
+        await deps.evaluation.submit(id, at);
+        return;
+      }
+      case 'restart_application': {
+        const id = currentApplicationId(state);
+        if (id) await applications.discard(id);
+        state.applicationId = undefined;
+        return;
+      }
+      case 'erase_candidate': {
+        if (!state.candidate) return;
+        const erased = await candidates.erase(state.candidate.id);
+        state.erased = true;
+        if (erased?.cvHashes.length) {
+          const hashes = erased.cvHashes;
+          tm.afterCommit(() => deps.forgetCvAnalyses(hashes));
+        }
+        return;
+      }
+    }
+  }
+
+  function requireApplication(state: TurnState, what: string): string {
+    const id = currentApplicationId(state);
+    if (!id) throw new Error(`conversation effect ${what} without an application in progress`);
+    return id;
+  }
+
+  const handler: InboundHandler = {
+    async onMessages(messages) {
+      // In order: a delivery may hold several messages of one phone.
+      for (const message of messages) await handleMessage(message);
+    },
+    async onStatuses(statuses: StatusUpdate[]) {
+      await tm.transactional(async () => {
+        for (const s of statuses) {
+          await log.recordStatus({ messageId: s.messageId, status: s.status, at: s.timestamp, error: s.error });
+        }
+      });
+    },
+  };
+
+  return { handler, handleMessage, continueWith };
+}
+export type ConversationEngine = ReturnType<typeof createConversationEngine>;
+
+function toOutbound(reply: Reply, to: string): OutboundMessage {
+  return { ...reply, to } as OutboundMessage;
+}
