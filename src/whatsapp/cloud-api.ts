@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
-import { type Logger, phoneRef } from '../logger.ts';
+import { type Logger, phoneRef, scrub } from '../logger.ts';
 import type { Channel, DownloadedMedia, MediaRef, OutboundMessage, SendResult } from './channel.ts';
 import type { WhatsAppMetrics } from './metrics.ts';
 import { createRateLimiter, type RateLimiter } from './rate-limiter.ts';
@@ -294,14 +294,19 @@ export function createCloudApiChannel(options: CloudApiChannelOptions): CloudApi
         const messageId = (parsed.data.messages[0] as { id: string }).id;
         metrics?.sends.inc({ transport: 'cloud', kind: message.kind, outcome: 'ok' });
         recordOutcome(undefined);
-        log.debug({ to: phoneRef(message.to), kind: message.kind, messageId }, 'message sent');
+        log.debug({ recipientRef: phoneRef(message.to), kind: message.kind, messageId }, 'message sent');
         return { messageId };
       } catch (err) {
         const retryable = err instanceof WhatsAppSendError ? err.retryable : false;
         metrics?.sends.inc({ transport: 'cloud', kind: message.kind, outcome: retryable ? 'retryable' : 'permanent' });
         recordOutcome(err);
         log.warn(
-          { to: phoneRef(message.to), kind: message.kind, err: { message: (err as Error).message }, retryable },
+          {
+            recipientRef: phoneRef(message.to),
+            kind: message.kind,
+            err: { message: scrub((err as Error).message) },
+            retryable,
+          },
           'message not sent',
         );
         throw err;

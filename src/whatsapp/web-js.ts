@@ -1,7 +1,7 @@
 import QRCode from 'qrcode';
 import qrcodeTerminal from 'qrcode-terminal';
 import { AppError } from '../errors.ts';
-import { type Logger, phoneRef } from '../logger.ts';
+import { type Logger, phoneRef, scrub } from '../logger.ts';
 import type {
   Channel,
   DownloadedMedia,
@@ -192,7 +192,7 @@ export function createWebJsChannel(options: WebJsChannelOptions): WebJsChannel {
       setState('authenticated');
     },
     auth_failure: (message: string) => {
-      lastProblem = `auth_failure: ${String(message).slice(0, 200)}`;
+      lastProblem = `auth_failure: ${scrub(String(message)).slice(0, 200)}`;
       log.error({ reason: lastProblem }, 'whatsapp-web.js authentication failed');
       setState('auth_failure');
       scheduleReconnect();
@@ -207,7 +207,7 @@ export function createWebJsChannel(options: WebJsChannelOptions): WebJsChannel {
       log.info({ waState }, 'whatsapp-web.js connection state changed');
     },
     disconnected: (reason: string) => {
-      lastProblem = `disconnected: ${String(reason).slice(0, 100)}`;
+      lastProblem = `disconnected: ${scrub(String(reason)).slice(0, 100)}`;
       log.warn({ reason: lastProblem }, 'whatsapp-web.js disconnected');
       scheduleReconnect();
     },
@@ -220,7 +220,7 @@ export function createWebJsChannel(options: WebJsChannelOptions): WebJsChannel {
       metrics?.statusUpdates.inc({ transport: 'webjs', status });
       handler
         .onStatuses([{ messageId: msg.id._serialized, status, timestamp: new Date(now()) }])
-        .catch((err: Error) => log.warn({ err: { message: err.message } }, 'status update not recorded'));
+        .catch((err: unknown) => log.warn({ err: errInfo(err) }, 'status update not recorded'));
     },
   };
 
@@ -246,8 +246,8 @@ export function createWebJsChannel(options: WebJsChannelOptions): WebJsChannel {
       }
       await (client as WebJsClientLike).initialize();
     } catch (err) {
-      lastProblem = `start failed: ${(err as Error).message.slice(0, 200)}`;
-      log.error({ err: { message: (err as Error).message } }, 'whatsapp-web.js failed to start');
+      lastProblem = `start failed: ${errInfo(err).message.slice(0, 200)}`;
+      log.error({ err: errInfo(err) }, 'whatsapp-web.js failed to start');
       scheduleReconnect();
     }
   }
@@ -291,7 +291,7 @@ export function createWebJsChannel(options: WebJsChannelOptions): WebJsChannel {
     try {
       inbound = await normalize(msg);
     } catch (err) {
-      log.warn({ err: { message: (err as Error).message }, messageId: msg.id._serialized }, 'message not normalized');
+      log.warn({ err: errInfo(err), messageId: msg.id._serialized }, 'message not normalized');
       return;
     }
     metrics?.inboundMessages.inc({ transport: 'webjs', type: inbound.type });
@@ -303,7 +303,7 @@ export function createWebJsChannel(options: WebJsChannelOptions): WebJsChannel {
       } catch (err) {
         if (attempt >= deliveryAttempts || stopped) {
           log.error(
-            { err: { message: (err as Error).message }, messageId: inbound.id, from: phoneRef(inbound.from) },
+            { err: errInfo(err), messageId: inbound.id, senderRef: phoneRef(inbound.from) },
             'inbound message dropped after retries',
           );
           return;
@@ -324,7 +324,7 @@ export function createWebJsChannel(options: WebJsChannelOptions): WebJsChannel {
       const pn = found?.[0]?.pn;
       if (pn) phone = `+${pn.split('@')[0]}`;
     } catch (err) {
-      log.debug({ err: { message: (err as Error).message } }, 'lid lookup failed');
+      log.debug({ err: errInfo(err) }, 'lid lookup failed');
     }
     if (!phone) {
       // WhatsApp hides this person's number: the lid digits stand in as a stable identity.
@@ -411,7 +411,7 @@ export function createWebJsChannel(options: WebJsChannelOptions): WebJsChannel {
         try {
           sent = await client.sendMessage(chatId, text);
         } catch (err) {
-          throw new WhatsAppSendError(`whatsapp-web.js send failed: ${(err as Error).message}`, {
+          throw new WhatsAppSendError(`whatsapp-web.js send failed: ${errInfo(err).message}`, {
             retryable: true,
             cause: err,
           });
@@ -423,10 +423,7 @@ export function createWebJsChannel(options: WebJsChannelOptions): WebJsChannel {
       } catch (err) {
         const retryable = err instanceof WhatsAppSendError && err.retryable;
         metrics?.sends.inc({ transport: 'webjs', kind: message.kind, outcome: retryable ? 'retryable' : 'permanent' });
-        log.warn(
-          { to: phoneRef(message.to), kind: message.kind, err: { message: (err as Error).message } },
-          'not sent',
-        );
+        log.warn({ recipientRef: phoneRef(message.to), kind: message.kind, err: errInfo(err) }, 'not sent');
         throw err;
       } finally {
         end?.();
@@ -503,6 +500,11 @@ export function createWebJsChannel(options: WebJsChannelOptions): WebJsChannel {
 
     state: () => state,
   };
+}
+
+/** Library errors may quote chat ids (phone numbers): only scrubbed messages reach logs and errors. */
+function errInfo(err: unknown): { message: string } {
+  return { message: scrub(err instanceof Error ? err.message : String(err)) };
 }
 
 function tooLarge(size: number | undefined, maxBytes: number): AppError {
