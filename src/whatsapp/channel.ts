@@ -80,8 +80,16 @@ export interface InboundHandler {
 
 export interface Channel {
   readonly kind: 'cloud' | 'webjs' | 'simulator';
+  /**
+   * Sends one message. Failures reject with a `WhatsAppSendError` (send-error.ts) whose `retryable` says
+   * whether trying again later can help (rate limits, 5xx, not connected) or not (invalid recipient...);
+   * `retryAfterMs`, when set, is how long to wait. `isRetryableSendError(err)` reads it for any error.
+   */
   send(message: OutboundMessage): Promise<SendResult>;
-  /** Fetches a document's bytes; rejects past `maxBytes` without buffering the rest. */
+  /**
+   * Fetches a document's bytes; rejects past `maxBytes` without buffering the rest, with an AppError
+   * coded `payload_too_large` (tell the candidate), or a `WhatsAppSendError` for transport trouble.
+   */
   downloadMedia(media: MediaRef, maxBytes: number): Promise<DownloadedMedia>;
   /** Starts receiving (web-js logs in; the Cloud API receives through its webhook router). */
   start(handler: InboundHandler): Promise<void>;
