@@ -17,6 +17,7 @@ const logger = createLogger({ level: config.logLevel, pretty: config.env === 'de
 
 try {
   const app = await compose(config, logger);
+  await app.start();
   const server = app.http.listen(config.port, () => {
     logger.info(
       { port: config.port, db: app.db.kind, kv: app.kv.kind, whatsapp: config.whatsapp.transport },

@@ -149,6 +149,13 @@ export function createApplicationRepository(access: DbAccess) {
         )
         .orderBy(asc(transcriptEntries.id));
     },
+    async countInProgressByStep() {
+      return access.db
+        .select({ step: applications.step, n: sql<number>`count(*)::int` })
+        .from(applications)
+        .where(eq(applications.status, 'in_progress'))
+        .groupBy(applications.step);
+    },
     /** Counts by process and status, for the funnel gauge. */
     async countByProcessAndStatus() {
       return access.db
