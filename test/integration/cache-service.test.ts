@@ -156,12 +156,12 @@ describe.each(kvBackends)('CacheService contract on %s', (backend: KvBackend) =>
   });
 
   test('the lock is renewed while a factory runs longer than the lock TTL', async () => {
-    const a = service('renew', { lockTtlMs: 200 });
-    const b = service('renew', { lockTtlMs: 200 }, otherStore);
+    const a = service('renew', { lockTtlMs: 400 });
+    const b = service('renew', { lockTtlMs: 400 }, otherStore);
     let calls = 0;
     const slowFactory = async () => {
       calls++;
-      await sleep(700);
+      await sleep(1_000);
       return 'analysis';
     };
     const first = a.getOrSet('cv', slowFactory);
