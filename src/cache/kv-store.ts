@@ -17,6 +17,8 @@ export interface KvStore {
   pttl(key: string): Promise<number>;
   /** Deletes the key only if it holds `value` (lock release); returns whether it did. */
   deleteIfEquals(key: string, value: string): Promise<boolean>;
+  /** Sets a new TTL only if the key holds `value` (lock renewal); returns whether it did. */
+  expireIfEquals(key: string, value: string, ttlMs: number): Promise<boolean>;
   /** Deletes every key that starts with `prefix`, in batches; returns how many. */
   deletePrefix(prefix: string): Promise<number>;
   /** Bytes the store holds (Redis `used_memory`, or an estimate for the memory store). */

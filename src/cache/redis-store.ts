@@ -1,8 +1,9 @@
-import { type Cluster, Redis, type RedisOptions } from 'ioredis';
+import { type Cluster, Command, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../logger.ts';
 import type { KvStore } from './kv-store.ts';
 
 const DELETE_IF_EQUALS = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+const EXPIRE_IF_EQUALS = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 const SCAN_BATCH = 500;
 
 /** ioredis options shared by every connection we open: fail fast while disconnected, reconnect with backoff. */
@@ -20,9 +21,13 @@ export function redisOptions(keyPrefix: string): RedisOptions {
 }
 
 export function createRedisConnection(url: string, keyPrefix: string, logger?: Logger): Redis {
-  const redis = new Redis(url, redisOptions(keyPrefix));
+  return watchConnection(new Redis(url, redisOptions(keyPrefix)), logger);
+}
+
+/** Logs the first error of an outage and the recovery, not every failed reconnect attempt. */
+export function watchConnection<C extends Redis | Cluster>(redis: C, logger?: Logger): C {
   let down = false;
-  redis.on('error', (err) => {
+  redis.on('error', (err: Error) => {
     if (!down) logger?.warn({ err: { message: err.message } }, 'redis connection error; reconnecting with backoff');
     down = true;
   });
@@ -36,10 +41,27 @@ export function createRedisConnection(url: string, keyPrefix: string, logger?: L
 /** KvStore over one multiplexed ioredis connection (standalone, Sentinel or Cluster). */
 export function createRedisStore(redis: Redis | Cluster, keyPrefix: string): KvStore {
   const prefixed = (k: string) => keyPrefix + k;
-  return {
+  // Cluster rejects multi-key commands across hash slots: send one command per key there
+  // (auto-pipelining still batches them per node).
+  const isCluster = 'nodes' in redis;
+  // Adaptive auto-pipelining: ioredis holds pipelined commands until setImmediate to batch them,
+  // which only pays off when others are in flight. A lone GET goes out at once instead; as soon as
+  // anything of ours is pending, GETs join the pipeline, so our commands never overtake each other.
+  const autoPipelining = redis.options.enableAutoPipelining === true;
+  let inFlight = 0;
+  const sendNow = (name: string, args: string[]) =>
+    redis.sendCommand(
+      new Command(name, args, { keyPrefix: redis.options.keyPrefix, replyEncoding: 'utf8' }),
+    ) as Promise<string | null>;
+  const store: KvStore = {
     kind: 'redis',
-    get: (key) => redis.get(key),
-    mget: (keys) => (keys.length ? redis.mget(keys) : Promise.resolve([])),
+    get: (key) => (autoPipelining && inFlight === 1 ? sendNow('get', [key]) : redis.get(key)),
+    mget: (keys) =>
+      keys.length === 0
+        ? Promise.resolve([])
+        : isCluster
+          ? Promise.all(keys.map((k) => redis.get(k)))
+          : redis.mget(keys),
     async set(key, value, { ttlMs, nx } = {}) {
       const args: (string | number)[] = [];
       if (ttlMs !== undefined) args.push('PX', Math.max(1, Math.round(ttlMs)));
@@ -47,14 +69,21 @@ export function createRedisStore(redis: Redis | Cluster, keyPrefix: string): KvS
       const res = await (redis.set as (...a: unknown[]) => Promise<string | null>)(key, value, ...args);
       return res === 'OK';
     },
-    del: (keys) => (keys.length ? redis.del(keys) : Promise.resolve(0)),
+    async del(keys) {
+      if (keys.length === 0) return 0;
+      if (!isCluster) return redis.del(keys);
+      const counts = await Promise.all(keys.map((k) => redis.del(k)));
+      return counts.reduce((a, b) => a + b, 0);
+    },
     exists: async (key) => (await redis.exists(key)) === 1,
     expire: async (key, ttlMs) => (await redis.pexpire(key, Math.max(1, Math.round(ttlMs)))) === 1,
     pttl: (key) => redis.pttl(key),
     deleteIfEquals: async (key, value) => (await redis.eval(DELETE_IF_EQUALS, 1, key, value)) === 1,
+    expireIfEquals: async (key, value, ttlMs) =>
+      (await redis.eval(EXPIRE_IF_EQUALS, 1, key, value, Math.max(1, Math.round(ttlMs)))) === 1,
     async deletePrefix(prefix) {
       // SCAN patterns ignore ioredis' keyPrefix, and UNLINK would add it again: strip it from found keys.
-      const nodes = 'nodes' in redis ? redis.nodes('master') : [redis];
+      const nodes = isCluster ? redis.nodes('master') : [redis];
       let deleted = 0;
       for (const node of nodes) {
         let cursor = '0';
@@ -76,7 +105,7 @@ export function createRedisStore(redis: Redis | Cluster, keyPrefix: string): KvS
       return deleted;
     },
     async memoryBytes() {
-      const nodes = 'nodes' in redis ? redis.nodes('master') : [redis];
+      const nodes = isCluster ? redis.nodes('master') : [redis];
       let total = 0;
       for (const node of nodes) {
         const info = await node.info('memory');
@@ -91,6 +120,19 @@ export function createRedisStore(redis: Redis | Cluster, keyPrefix: string): KvS
       await redis.quit().catch(() => redis.disconnect());
     },
   };
+  for (const name of Object.keys(store) as (keyof KvStore)[]) {
+    const method = store[name];
+    if (typeof method !== 'function') continue;
+    (store as unknown as Record<string, unknown>)[name] = async (...args: unknown[]) => {
+      inFlight++;
+      try {
+        return await (method as (...a: unknown[]) => Promise<unknown>)(...args);
+      } finally {
+        inFlight--;
+      }
+    };
+  }
+  return store;
 }
 
 function escapeGlob(s: string): string {

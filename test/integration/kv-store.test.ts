@@ -46,6 +46,16 @@ describe.each(kvBackends)('KvStore contract on %s', (backend) => {
     expect(await store.get('lock')).toBeNull();
   });
 
+  test('expireIfEquals renews only a lock that still holds its token', async () => {
+    const { store } = kv;
+    await store.set('renew', 'token-1', { ttlMs: 5_000 });
+    expect(await store.expireIfEquals('renew', 'token-2', 60_000)).toBe(false);
+    expect(await store.pttl('renew')).toBeLessThanOrEqual(5_000);
+    expect(await store.expireIfEquals('renew', 'token-1', 60_000)).toBe(true);
+    expect(await store.pttl('renew')).toBeGreaterThan(5_000);
+    expect(await store.expireIfEquals('absent', 'token-1', 60_000)).toBe(false);
+  });
+
   test('deletePrefix removes only keys under the prefix, in batches', async () => {
     const { store } = kv;
     await Promise.all(Array.from({ length: 1_200 }, (_, i) => store.set(`p1:${i}`, 'v')));
@@ -63,6 +73,22 @@ describe.each(kvBackends)('KvStore contract on %s', (backend) => {
 });
 
 describe('memory store bounds', () => {
+  test('keeps its byte estimate exact and evicts the least recently used past maxBytes', async () => {
+    const store = createMemoryStore({ maxBytes: 2_000 });
+    const value = 'v'.repeat(400); // ~(1 + 400) * 2 + 64 bytes each
+    await store.set('a', value);
+    await store.set('b', value);
+    const two = await store.memoryBytes();
+    await store.set('b', value); // an overwrite does not count twice
+    expect(await store.memoryBytes()).toBe(two);
+    await store.get('a');
+    await store.set('c', value); // 3 entries exceed 2,000 bytes: b is the least recently used
+    expect(await store.get('b')).toBeNull();
+    expect(await store.get('a')).toBe(value);
+    await store.del(['a', 'c']);
+    expect(await store.memoryBytes()).toBe(0);
+  });
+
   test('evicts the least recently used entry past maxEntries', async () => {
     const store = createMemoryStore({ maxEntries: 2 });
     await store.set('a', '1');
