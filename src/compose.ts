@@ -5,7 +5,7 @@ import { createCacheMetrics } from './cache/cache-metrics.ts';
 import { collectCacheStats } from './cache/cache-stats.ts';
 import type { KvStore } from './cache/kv-store.ts';
 import { createMemoryStore } from './cache/memory-store.ts';
-import { createRedisConnection, createRedisStore } from './cache/redis-store.ts';
+import { createRedisClient } from './cache/redis-client.ts';
 import type { Config } from './config.ts';
 import { createConversationEngine } from './conversation/engine.ts';
 import { createConversationLog } from './conversation/log.ts';
@@ -314,11 +314,9 @@ function createChannel(
 
 function createKvStore(config: Config, logger: Logger): KvStore {
   if (config.kv.kind === 'memory') return createMemoryStore();
-  const redis = createRedisConnection(config.kv.url, config.kv.keyPrefix, logger);
-  redis.connect().catch(() => {
-    // The retry strategy keeps reconnecting; the error listener logs it.
-  });
-  return createRedisStore(redis, config.kv.keyPrefix);
+  // Standalone, Sentinel (?sentinel=name) or Cluster (?cluster=true) from one URL; reconnects with backoff.
+  // Connects in the background; commands fail fast until it is ready (readiness reports it).
+  return createRedisClient(config.kv.url, { keyPrefix: config.kv.keyPrefix, logger }).store;
 }
 
 /** Closes the server gracefully: stop accepting, let in-flight requests finish, drop idle keep-alives. */
