@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { uuidv7 } from 'uuidv7';
 import { AppError } from '../errors.ts';
 import type { OutboxMetrics } from '../events/metrics.ts';
-import { insertEvents, type NewOutboxEvent, notifyRelays } from '../events/outbox.ts';
+import { type ClaimedEvent, insertEvents, type NewOutboxEvent, notifyRelays } from '../events/outbox.ts';
 import type { EventMap, EventType } from '../events/types.ts';
 import type { Logger } from '../logger.ts';
 import type { Database } from './client.ts';
@@ -12,8 +12,11 @@ import type { TxOptions, TxScope, UnitOfWork } from './unit-of-work.ts';
 
 /** Delivers committed events; the outbox relay is one. */
 export interface OutboxDispatcher {
-  /** Called right after commit with the transaction's event ids; must not block (delivery runs in the background). */
-  dispatch(eventIds: readonly string[]): void;
+  /**
+   * Called right after commit with the transaction's events, already leased to this process;
+   * must not block (delivery runs in the background).
+   */
+  dispatch(events: readonly ClaimedEvent[]): void;
 }
 
 export interface TransactionManagerDeps {
@@ -34,6 +37,11 @@ export interface TransactionManagerDeps {
   retryMaxDelayMs?: number;
   /** NOTIFY relays on commit (default: only when there is no dispatcher). */
   notifyRelays?: boolean;
+  /**
+   * With a dispatcher, events are written already leased to this process for this long (default
+   * 30 s): if it dies before delivering them, relays take over once the lease runs out.
+   */
+  dispatchLeaseMs?: number;
 }
 
 export interface TransactionalOptions extends TxOptions {
@@ -66,6 +74,7 @@ export function createTransactionManager(deps: TransactionManagerDeps): Transact
   const baseDelay = deps.retryBaseDelayMs ?? 10;
   const maxDelay = deps.retryMaxDelayMs ?? 500;
   const notify = deps.notifyRelays ?? !dispatcher;
+  const dispatchLeaseMs = deps.dispatchLeaseMs ?? 30_000;
   /** Events queued in each scope, flushed by one INSERT just before that scope commits. */
   const buffers = new WeakMap<TxScope, NewOutboxEvent[]>();
 
@@ -85,11 +94,13 @@ export function createTransactionManager(deps: TransactionManagerDeps): Transact
     buffers.set(scope, events);
     scope.beforeCommit(async () => {
       buffers.delete(scope); // later addEvent calls (from other hooks) start a new buffer
-      await insertEvents(uow.db, events);
+      // Millisecond precision: the lease is also the token the dispatcher finishes with.
+      const lease = dispatcher ? new Date(Date.now() + dispatchLeaseMs) : undefined;
+      await insertEvents(uow.db, events, lease);
       if (notify) await notifyRelays(uow.db);
       scope.afterCommit(() => {
         for (const e of events) outboxMetrics?.published.inc({ type: e.type });
-        dispatcher?.dispatch(events.map((e) => e.id));
+        if (lease) dispatcher?.dispatch(events.map((e) => ({ ...e, attempts: 1, lease, triedBefore: false })));
       });
     });
     return buffer;
@@ -134,7 +145,7 @@ export function createTransactionManager(deps: TransactionManagerDeps): Transact
     addEvent(type, payload) {
       const scope = requireScope(`addEvent('${type}')`);
       const id = uuidv7();
-      bufferOf(scope).push({ id, type, payload });
+      bufferOf(scope).push({ id, type, payload, createdAt: new Date() });
       return id;
     },
     afterCommit(fn) {

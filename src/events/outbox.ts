@@ -9,6 +9,7 @@ export interface NewOutboxEvent {
   id: string;
   type: string;
   payload: unknown;
+  createdAt: Date;
 }
 
 /** An event a relay holds the lease of: nobody else delivers it until `lease` passes. */
@@ -29,6 +30,13 @@ export type DeliveryOutcome =
   | { kind: 'delivered' }
   | { kind: 'retry'; delayMs: number; error: string }
   | { kind: 'dead'; error: string };
+
+/** One delivery attempt's result: the handlers that succeeded and what becomes of the event. */
+export interface FinishedEvent {
+  event: ClaimedEvent;
+  succeeded: readonly string[];
+  outcome: DeliveryOutcome;
+}
 
 export interface DeadEvent {
   id: string;
@@ -56,10 +64,17 @@ const claimedColumns = {
   triedBefore: sql<boolean>`(${outbox.attempts} > 1 or ${outbox.lastError} is not null)`,
 };
 
-/** Written in the caller's transaction (pass `uow.db`). */
-export async function insertEvents(db: Database, events: readonly NewOutboxEvent[]): Promise<void> {
+/**
+ * Written in the caller's transaction (pass `uow.db`). With `lease`, the events are claimed by
+ * the writer from the start (attempt 1): it delivers them right after commit, without a claim
+ * query, and relays take over only if that lease runs out (the writer died).
+ */
+export async function insertEvents(db: Database, events: readonly NewOutboxEvent[], lease?: Date): Promise<void> {
   if (events.length === 0) return;
-  await db.insert(outbox).values(events.map((e) => ({ id: e.id, type: e.type, payload: e.payload })));
+  const claim = lease ? { lockedUntil: lease, attempts: 1 } : {};
+  await db
+    .insert(outbox)
+    .values(events.map((e) => ({ id: e.id, type: e.type, payload: e.payload, createdAt: e.createdAt, ...claim })));
 }
 
 /** Wakes every listening relay once the caller's transaction commits. */
@@ -82,12 +97,6 @@ export async function claimDue(db: Database, limit: number, leaseMs: number): Pr
     .limit(limit)
     .for('update', { skipLocked: true });
   return claim(db, inArray(outbox.id, due), leaseMs);
-}
-
-/** Claims the given events (just committed by this process) unless someone already holds or delivered them. */
-export async function claimByIds(db: Database, ids: readonly string[], leaseMs: number): Promise<ClaimedEvent[]> {
-  if (ids.length === 0) return [];
-  return claim(db, and(inArray(outbox.id, [...ids]), eq(outbox.state, 'pending'), unlocked) as SQL, leaseMs);
 }
 
 async function claim(db: Database, where: SQL, leaseMs: number): Promise<ClaimedEvent[]> {
@@ -117,36 +126,46 @@ export async function loadHandled(db: Database, ids: readonly string[]): Promise
 }
 
 /**
- * Records the handlers that succeeded in this attempt and the event's new state, in one
- * statement. Returns false when our lease was lost (another relay re-claimed the event).
+ * Records, for a batch of attempts, the handlers that succeeded and each event's new state, in
+ * one statement. Returns the ids whose lease had been lost (another relay re-claimed them).
  */
-export async function finishEvent(
-  db: Database,
-  event: ClaimedEvent,
-  succeeded: readonly string[],
-  outcome: DeliveryOutcome,
-): Promise<boolean> {
-  const record =
-    succeeded.length > 0
-      ? sql`with handled as (
+export async function finishEvents(db: Database, finished: readonly FinishedEvent[]): Promise<string[]> {
+  if (finished.length === 0) return [];
+  const pairs = finished.flatMap((f) => f.succeeded.map((handler) => [f.event.id, handler] as const));
+  const list = (values: readonly string[]) =>
+    sql.join(
+      values.map((v) => sql`${v}`),
+      sql`, `,
+    );
+  const handled =
+    pairs.length > 0
+      ? sql`handled as (
           insert into ${outboxHandled} (event_id, handler)
-          select ${event.id}::uuid, h from unnest(array[${sql.join(
-            succeeded.map((h) => sql`${h}`),
-            sql`, `,
-          )}]::text[]) as h
+          select * from unnest(array[${list(pairs.map((p) => p[0]))}]::uuid[], array[${list(pairs.map((p) => p[1]))}]::text[])
           on conflict do nothing
-        ) `
+        ), `
       : sql``;
-  const set =
-    outcome.kind === 'delivered'
-      ? sql`state = 'delivered', delivered_at = now(), locked_until = null`
-      : outcome.kind === 'retry'
-        ? sql`available_at = now() + make_interval(secs => ${outcome.delayMs / 1000}::float8), locked_until = null, last_error = ${outcome.error}`
-        : sql`state = 'dead', locked_until = null, last_error = ${outcome.error}`;
-  const result = await db.execute(
-    sql`${record}update ${outbox} set ${set} where id = ${event.id}::uuid and locked_until = ${event.lease.toISOString()}::timestamptz returning id`,
+  const rows = sql.join(
+    finished.map(({ event, outcome }) => {
+      const delaySeconds = outcome.kind === 'retry' ? outcome.delayMs / 1000 : null;
+      const error = outcome.kind === 'delivered' ? null : outcome.error;
+      const state = outcome.kind === 'dead' ? 'dead' : outcome.kind === 'retry' ? 'pending' : 'delivered';
+      return sql`(${event.id}::uuid, ${event.lease.toISOString()}::timestamptz, ${state}::text, ${delaySeconds}::float8, ${error}::text)`;
+    }),
+    sql`, `,
   );
-  return rowsOf(result).length === 1;
+  const result = await db.execute(sql`with ${handled}v (id, lease, state, delay_seconds, error) as (values ${rows})
+    update ${outbox} o set
+      state = v.state,
+      locked_until = null,
+      available_at = case when v.delay_seconds is null then o.available_at
+                          else now() + make_interval(secs => v.delay_seconds) end,
+      last_error = coalesce(v.error, o.last_error),
+      delivered_at = case when v.state = 'delivered' then now() else o.delivered_at end
+    from v where o.id = v.id and o.locked_until = v.lease
+    returning o.id`);
+  const kept = new Set(rowsOf<{ id: string }>(result).map((r) => r.id));
+  return finished.filter((f) => !kept.has(f.event.id)).map((f) => f.event.id);
 }
 
 export async function listDead(db: Database, limit: number, offset: number): Promise<DeadEvent[]> {

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { DbClient } from '../db/client.ts';
 import type { OutboxDispatcher } from '../db/transaction-manager.ts';
 import { describeError, retryDelayMs } from '../db/tx-errors.ts';
@@ -8,11 +9,11 @@ import type { OutboxMetrics } from './metrics.ts';
 import {
   type Backlog,
   type ClaimedEvent,
-  claimByIds,
   claimDue,
   type DeadEvent,
   type DeliveryOutcome,
-  finishEvent,
+  type FinishedEvent,
+  finishEvents,
   listDead,
   loadHandled,
   measureBacklog,
@@ -30,7 +31,7 @@ export interface OutboxRelayOptions {
   maxAttempts?: number;
   /** Events claimed per query (default 100). */
   batchSize?: number;
-  /** How long a claim holds an event; past it another relay may deliver it again (default 60 s). */
+  /** How long a claim holds an event; past it another relay may deliver it again (default 60 s). Handlers must finish well within it. */
   leaseMs?: number;
   /** Poll period; on Postgres LISTEN/NOTIFY wakes the relay sooner (default 5 s on Postgres, 1 s on PGlite). */
   pollIntervalMs?: number;
@@ -56,13 +57,17 @@ export interface OutboxRelay extends OutboxDispatcher {
   readinessCheck(maxAgeSeconds: number): ReadinessCheck;
 }
 
+/** While handlers are fast, results are recorded once per batch; past this, after each event. */
+const RECORD_EVERY_MS = 50;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_ERROR_CHARS = 2_000;
 
 /**
- * Delivers outbox events to the bus: at once for the events this process commits (`dispatch`),
- * and in a loop for everything else due (crash leftovers, retries, other writers). Each event is
- * claimed with a lease (`FOR UPDATE SKIP LOCKED`), so several relays never deliver it at once.
+ * Delivers outbox events to the bus: at once for the events this process commits (`dispatch`:
+ * they were written already leased to it, so no claim query), and in a loop for everything else
+ * due (crash leftovers once their lease ran out, retries, events of writers without a dispatcher).
+ * The loop claims with a lease (`FOR UPDATE SKIP LOCKED`), so two relays never deliver an event at
+ * once; each handler's success is recorded in `outbox_handled` and never re-run on redelivery.
  */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { client, bus, logger, metrics } = options;
@@ -82,8 +87,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let wakeRequested = false;
   let wakeSleeper: (() => void) | undefined;
   let nextRetryAt = Number.POSITIVE_INFINITY;
-  const queued: string[] = [];
-  let flushing: Promise<void> | undefined;
+  /** Events this process committed, leased to it: delivered at once, without a claim query. */
+  const queued: ClaimedEvent[] = [];
+  let delivering: Promise<void> | undefined;
 
   function wake(): void {
     wakeRequested = true;
@@ -103,13 +109,29 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     });
   }
 
-  async function deliver(events: ClaimedEvent[]): Promise<void> {
-    const redelivered = events.filter((e) => e.triedBefore).map((e) => e.id);
-    const handled = await loadHandled(db, redelivered);
-    for (const event of events) await deliverOne(event, handled.get(event.id));
+  /**
+   * Runs the handlers of each event in order and records the results in batches: one statement
+   * per batch, or sooner when handlers are slow (a crash re-runs at most what was not recorded).
+   */
+  async function deliver(events: readonly ClaimedEvent[]): Promise<void> {
+    const handled = await loadHandled(
+      db,
+      events.filter((e) => e.triedBefore).map((e) => e.id),
+    );
+    let finished: FinishedEvent[] = [];
+    let since = performance.now();
+    for (const event of events) {
+      finished.push(await runHandlers(event, handled.get(event.id)));
+      if (performance.now() - since >= RECORD_EVERY_MS) {
+        await record(finished);
+        finished = [];
+        since = performance.now();
+      }
+    }
+    await record(finished);
   }
 
-  async function deliverOne(event: ClaimedEvent, done: Set<string> | undefined): Promise<void> {
+  async function runHandlers(event: ClaimedEvent, done: Set<string> | undefined): Promise<FinishedEvent> {
     metrics?.deliveryLag.observe(Math.max(0, Date.now() - event.createdAt.getTime()) / 1000);
     const delivered: DeliveredEvent = {
       id: event.id,
@@ -133,10 +155,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         );
       }
     }
-    const outcome = decide(event, failures);
-    const kept = await finishEvent(db, event, succeeded, outcome);
-    if (!kept) logger.warn({ eventId: event.id, type: event.type }, 'outbox lease lost before the event was finished');
-    record(event, outcome);
+    return { event, succeeded, outcome: decide(event, failures) };
   }
 
   function decide(event: ClaimedEvent, failures: string[]): DeliveryOutcome {
@@ -146,7 +165,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return { kind: 'retry', error, delayMs: retryDelayMs(event.attempts, backoffBaseMs, backoffMaxMs) };
   }
 
-  function record(event: ClaimedEvent, outcome: DeliveryOutcome): void {
+  async function record(finished: readonly FinishedEvent[]): Promise<void> {
+    if (finished.length === 0) return;
+    const lost = await finishEvents(db, finished);
+    if (lost.length > 0) logger.warn({ eventIds: lost }, 'outbox lease lost before the events were finished');
+    for (const { event, outcome } of finished) count(event, outcome);
+  }
+
+  function count(event: ClaimedEvent, outcome: DeliveryOutcome): void {
     const type = event.type;
     if (outcome.kind === 'delivered') {
       metrics?.delivered.inc({ type });
@@ -172,17 +198,26 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   }
 
-  async function flushQueued(): Promise<void> {
+  async function deliverQueued(): Promise<void> {
     try {
       while (queued.length > 0) {
-        const ids = queued.splice(0, batchSize);
-        await deliver(await claimByIds(db, ids, leaseMs));
+        const now = Date.now();
+        const batch = queued.splice(0, batchSize);
+        // An event whose lease ran out while queued belongs to the relays now.
+        const leased = batch.filter((e) => e.lease.getTime() > now);
+        if (leased.length < batch.length) {
+          logger.warn(
+            { events: batch.length - leased.length },
+            'dispatch lease ran out while queued; relays deliver them',
+          );
+        }
+        await deliver(leased);
       }
     } catch (err) {
-      queued.length = 0; // still pending in the outbox: the loop (ours or another instance's) delivers them
+      queued.length = 0; // still pending in the outbox: relays deliver them once the lease runs out
       logger.warn({ cause: describeError(err) }, 'immediate event dispatch failed; relays will retry');
     } finally {
-      flushing = undefined;
+      delivering = undefined;
     }
   }
 
@@ -224,10 +259,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   }
 
   return {
-    dispatch(eventIds) {
-      if (stopping || eventIds.length === 0) return;
-      queued.push(...eventIds);
-      flushing ??= flushQueued();
+    dispatch(events) {
+      if (stopping || events.length === 0) return;
+      queued.push(...events);
+      delivering ??= deliverQueued();
     },
     async start() {
       if (running) return;
@@ -243,7 +278,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       await unlisten?.().catch(() => {});
       unlisten = undefined;
       await loop;
-      await flushing;
+      await delivering;
     },
     drain,
     listDead: ({ limit = 50, offset = 0 } = {}) => listDead(db, limit, offset),

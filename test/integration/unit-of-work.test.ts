@@ -169,4 +169,16 @@ describe.each(dbBackends)('UnitOfWork on %s', (backend) => {
     });
     expect(await uow.db.select().from(processes).where(eq(processes.code, 'B'))).toHaveLength(1);
   });
+
+  test.runIf(backend === 'postgres')('SET LOCAL is skipped when the connections already have the timeout', async () => {
+    const preset = createUnitOfWork(t.client, testLogger, { connectionStatementTimeoutMs: 100 });
+    const show = () =>
+      preset.run(async (tx) => {
+        const rows = await tx.execute<{ statement_timeout: string }>(sql`show statement_timeout`);
+        return (rows as unknown as { statement_timeout: string }[])[0]?.statement_timeout;
+      });
+    const serverDefault = await show();
+    expect(await preset.run(async () => show(), { statementTimeoutMs: 100 })).toBe(serverDefault);
+    expect(await preset.run(async () => show(), { statementTimeoutMs: 250 })).toBe('250ms');
+  });
 });

@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import type { DbClient } from '../../src/db/client.ts';
 import { createTxMetrics } from '../../src/db/metrics.ts';
 import { createTransactionManager, type TransactionManagerDeps } from '../../src/db/transaction-manager.ts';
-import { createUnitOfWork } from '../../src/db/unit-of-work.ts';
+import { createUnitOfWork, type UnitOfWorkOptions } from '../../src/db/unit-of-work.ts';
 import { createEventBus } from '../../src/events/bus.ts';
 import { createOutboxMetrics } from '../../src/events/metrics.ts';
 import { createOutboxRelay, type OutboxRelayOptions } from '../../src/events/relay.ts';
@@ -16,6 +16,7 @@ export function createTxStack(
   options: {
     relay?: Partial<Omit<OutboxRelayOptions, 'client' | 'bus' | 'logger' | 'metrics'>>;
     tm?: Partial<Omit<TransactionManagerDeps, 'uow' | 'logger' | 'metrics' | 'outboxMetrics'>>;
+    uow?: Omit<UnitOfWorkOptions, 'metrics'>;
     /** false: no immediate dispatch, events wait for a relay. */
     dispatch?: boolean;
   } = {},
@@ -23,7 +24,7 @@ export function createTxStack(
   const registry = new Registry();
   const txMetrics = createTxMetrics(registry);
   const outboxMetrics = createOutboxMetrics(registry);
-  const uow = createUnitOfWork(client, testLogger, { metrics: txMetrics });
+  const uow = createUnitOfWork(client, testLogger, { ...options.uow, metrics: txMetrics });
   const bus = createEventBus();
   const relay = createOutboxRelay({
     client,
