@@ -94,13 +94,11 @@ export function createTransactionManager(deps: TransactionManagerDeps): Transact
     buffers.set(scope, events);
     scope.beforeCommit(async () => {
       buffers.delete(scope); // later addEvent calls (from other hooks) start a new buffer
-      // Millisecond precision: the lease is also the token the dispatcher finishes with.
-      const lease = dispatcher ? new Date(Date.now() + dispatchLeaseMs) : undefined;
-      await insertEvents(uow.db, events, lease);
+      const leased = await insertEvents(uow.db, events, dispatcher ? dispatchLeaseMs : undefined);
       if (notify) await notifyRelays(uow.db);
       scope.afterCommit(() => {
         for (const e of events) outboxMetrics?.published.inc({ type: e.type });
-        if (lease) dispatcher?.dispatch(events.map((e) => ({ ...e, attempts: 1, lease, triedBefore: false })));
+        if (leased.length > 0) dispatcher?.dispatch(leased);
       });
     });
     return buffer;
@@ -145,7 +143,7 @@ export function createTransactionManager(deps: TransactionManagerDeps): Transact
     addEvent(type, payload) {
       const scope = requireScope(`addEvent('${type}')`);
       const id = uuidv7();
-      bufferOf(scope).push({ id, type, payload, createdAt: new Date() });
+      bufferOf(scope).push({ id, type, payload });
       return id;
     },
     afterCommit(fn) {

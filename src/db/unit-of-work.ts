@@ -236,7 +236,7 @@ export function createUnitOfWork(client: DbClient, logger: Logger, options: Unit
     }
   }
 
-  function run<T>(fn: (tx: Database) => Promise<T>, opts: TxOptions = {}): Promise<T> {
+  async function run<T>(fn: (tx: Database) => Promise<T>, opts: TxOptions = {}): Promise<T> {
     const parent = currentScope();
     return parent ? runNested(parent, fn, opts) : runOutermost(fn, opts);
   }

@@ -9,7 +9,6 @@ export interface NewOutboxEvent {
   id: string;
   type: string;
   payload: unknown;
-  createdAt: Date;
 }
 
 /** An event a relay holds the lease of: nobody else delivers it until `lease` passes. */
@@ -54,6 +53,9 @@ export interface Backlog {
   oldestAgeSeconds: number;
 }
 
+const leaseEnd = (leaseMs: number) =>
+  sql`date_trunc('milliseconds', now() + make_interval(secs => ${leaseMs / 1000}::float8))`;
+
 const claimedColumns = {
   id: outbox.id,
   type: outbox.type,
@@ -65,25 +67,43 @@ const claimedColumns = {
 };
 
 /**
- * Written in the caller's transaction (pass `uow.db`). With `lease`, the events are claimed by
- * the writer from the start (attempt 1): it delivers them right after commit, without a claim
- * query, and relays take over only if that lease runs out (the writer died).
+ * Written in the caller's transaction (pass `uow.db`). With `leaseMs`, the events are claimed by
+ * the writer from the start (attempt 1, lease from the database clock) and returned: it delivers
+ * them right after commit without a claim query, and relays take over only if that lease runs
+ * out (the writer died).
  */
-export async function insertEvents(db: Database, events: readonly NewOutboxEvent[], lease?: Date): Promise<void> {
-  if (events.length === 0) return;
-  const claim = lease ? { lockedUntil: lease, attempts: 1 } : {};
-  await db
+export async function insertEvents(
+  db: Database,
+  events: readonly NewOutboxEvent[],
+  leaseMs?: number,
+): Promise<ClaimedEvent[]> {
+  if (events.length === 0) return [];
+  const rows = events.map((e) => ({ id: e.id, type: e.type, payload: e.payload }));
+  if (leaseMs === undefined) {
+    await db.insert(outbox).values(rows);
+    return [];
+  }
+  const inserted = await db
     .insert(outbox)
-    .values(events.map((e) => ({ id: e.id, type: e.type, payload: e.payload, createdAt: e.createdAt, ...claim })));
+    .values(rows.map((r) => ({ ...r, attempts: 1, lockedUntil: leaseEnd(leaseMs) })))
+    .returning({ id: outbox.id, createdAt: outbox.createdAt, lease: outbox.lockedUntil });
+  const byId = new Map(inserted.map((r) => [r.id, r]));
+  return events.map((e) => {
+    const row = byId.get(e.id);
+    return {
+      ...e,
+      attempts: 1,
+      createdAt: row?.createdAt as Date,
+      lease: row?.lease as Date,
+      triedBefore: false,
+    };
+  });
 }
 
 /** Wakes every listening relay once the caller's transaction commits. */
 export async function notifyRelays(db: Database): Promise<void> {
   await db.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, '')`);
 }
-
-const leaseEnd = (leaseMs: number) =>
-  sql`date_trunc('milliseconds', now() + make_interval(secs => ${leaseMs / 1000}::float8))`;
 
 const unlocked = or(isNull(outbox.lockedUntil), lt(outbox.lockedUntil, sql`now()`));
 
