@@ -249,7 +249,7 @@ export function createUnitOfWork(client: DbClient, logger: Logger, options: Unit
       }
       const handle = currentScope()?.tx ?? root;
       const value: unknown = Reflect.get(handle, prop, handle);
-      return typeof value === 'function' ? value.bind(handle) : value;
+      return typeof value === 'function' && prop !== 'constructor' ? value.bind(handle) : value;
     },
   });
 
