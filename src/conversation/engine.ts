@@ -59,21 +59,36 @@ export function createConversationEngine(deps: EngineDeps) {
     return outcome;
   }
 
-  /** Feeds a system input (the CV extraction result) to the phone's conversation, under the same lock. */
-  async function continueWith(phone: string, input: CvExtractedInput): Promise<void> {
+  /**
+   * Feeds a system input (the CV extraction result) to the phone's conversation, under the same
+   * lock. `beforeTurn` runs once the lock is held; returning false skips the turn (stale input).
+   */
+  async function continueWith(
+    phone: string,
+    input: CvExtractedInput,
+    beforeTurn?: () => Promise<boolean>,
+  ): Promise<void> {
     await tm.transactional(
       async () => {
         const candidate = await candidates.findByPhone(phone);
         if (!candidate) return; // erased meanwhile
-        await runTurn(phone, input, candidate);
+        const seq = await log.advance(phoneHash(phone));
+        if (beforeTurn && !(await beforeTurn())) return;
+        await runTurn(phone, input, candidate, undefined, seq);
       },
       { name: 'conversation-continue' },
     );
   }
 
-  async function runTurn(phone: string, input: Input, found: CandidateRow | undefined, message?: InboundMessage) {
+  async function runTurn(
+    phone: string,
+    input: Input,
+    found: CandidateRow | undefined,
+    message?: InboundMessage,
+    advanced?: number,
+  ) {
     const hash = phoneHash(phone);
-    const seq = await log.advance(hash);
+    const seq = advanced ?? (await log.advance(hash));
     let candidate = found;
     const at = now();
     const context = await loadContext(deps, phone, candidate, at);

@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, isNull, lt, lte, or, type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
-import { outbox, outboxHandled } from '../db/schema.ts';
+import { type OutboxState, outbox, outboxHandled } from '../db/schema.ts';
 
 /** The NOTIFY channel relays LISTEN on (Postgres). */
 export const OUTBOX_CHANNEL = 'outbox_events';
@@ -188,7 +188,8 @@ export async function finishEvents(db: Database, finished: readonly FinishedEven
   return finished.filter((f) => !kept.has(f.event.id)).map((f) => f.event.id);
 }
 
-export async function listDead(db: Database, limit: number, offset: number): Promise<DeadEvent[]> {
+/** Events in one state, newest first (the admin API's view of the outbox). */
+export async function listEvents(db: Database, state: OutboxState, limit: number, offset: number): Promise<DeadEvent[]> {
   return db
     .select({
       id: outbox.id,
@@ -199,10 +200,14 @@ export async function listDead(db: Database, limit: number, offset: number): Pro
       createdAt: outbox.createdAt,
     })
     .from(outbox)
-    .where(eq(outbox.state, 'dead'))
+    .where(eq(outbox.state, state))
     .orderBy(desc(outbox.createdAt), desc(outbox.id))
     .limit(limit)
     .offset(offset);
+}
+
+export function listDead(db: Database, limit: number, offset: number): Promise<DeadEvent[]> {
+  return listEvents(db, 'dead', limit, offset);
 }
 
 /** Puts a dead event back in the queue with a fresh attempt budget; false when it is not dead. */

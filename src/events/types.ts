@@ -1,5 +1,5 @@
 import type { ApplicationStatus, ProcessStatus } from '../db/schema.ts';
-import type { OutboundMessage } from '../whatsapp/channel.ts';
+import type { MediaRef, OutboundMessage } from '../whatsapp/channel.ts';
 
 /**
  * Every event type and its payload. Payloads travel as JSON (outbox `payload jsonb`), so times
@@ -9,6 +9,8 @@ export interface EventMap {
   'process.created': { processId: string; code: string };
   'process.status_changed': { processId: string; from: ProcessStatus; to: ProcessStatus; at: string };
   'application.started': { applicationId: string; candidateId: string; processId: string };
+  /** A CV document arrived: download, extract and continue the conversation (after commit). */
+  'cv.document_received': { applicationId: string; candidateId: string; phone: string; media: MediaRef };
   'cv.received': { applicationId: string; candidateId: string };
   'cv.analyzed': { applicationId: string; cvHash: string; ok: boolean };
   'application.status_changed': {
@@ -18,10 +20,20 @@ export interface EventMap {
     from: ApplicationStatus | null;
     to: ApplicationStatus;
     reason: string | null;
+    /** Who changed it: the scoring rules, a recruiter, or the candidate. */
+    actor: 'system' | 'recruiter' | 'candidate';
     at: string;
   };
   /** Outbound WhatsApp messages go through the outbox like every event. */
-  'whatsapp.send': { message: OutboundMessage; candidateId?: string; applicationId?: string };
+  'whatsapp.send': {
+    message: OutboundMessage;
+    candidateId?: string;
+    applicationId?: string;
+    /** Recruiters never write to us, so on the Cloud API they get templates. */
+    recipient?: 'candidate' | 'recruiter';
+  };
+  /** One signed POST of a notification to one receiver; `eventId` is the notified event's id (for dedupe). */
+  'notify.webhook': { url: string; eventId: string; body: Record<string, unknown> };
 }
 
 export type EventType = keyof EventMap;
