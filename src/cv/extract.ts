@@ -83,7 +83,7 @@ export function createCvExtractor(options: CvExtractorOptions): CvExtractor {
       let worker = slots[i];
       if (worker?.busy) continue;
       if (!worker || worker.dead || worker.jobs >= maxJobsPerWorker) {
-        worker?.kill();
+        worker?.kill('shutdown');
         worker = startWorker();
         slots[i] = worker;
       }
@@ -134,7 +134,7 @@ export function createCvExtractor(options: CvExtractorOptions): CvExtractor {
     async close() {
       closed = true;
       for (const job of queue.splice(0)) job.reject(new AppError('disabled', 'CV extractor is closed'));
-      await Promise.all(slots.map((w) => w?.kill()));
+      await Promise.all(slots.map((w) => w?.kill('shutdown')));
     },
   };
 }
@@ -149,8 +149,8 @@ interface WorkerConfig {
   onKill(reason: 'timeout' | 'memory' | 'crash' | 'oversized_reply'): void;
 }
 
-type KillReason = 'timeout' | 'memory' | 'oversized_reply';
-const KILL_RESULT: Record<KillReason, ExtractFailureReason> = {
+type KillReason = 'timeout' | 'memory' | 'oversized_reply' | 'shutdown';
+const KILL_RESULT: Record<Exclude<KillReason, 'shutdown'>, ExtractFailureReason> = {
   timeout: 'timeout',
   memory: 'too_large',
   oversized_reply: 'corrupt',
@@ -190,7 +190,11 @@ class WorkerHandle {
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
         this.dead = true;
-        failReady(new AppError('internal', `CV extraction worker exited during start-up (${code ?? signal})`));
+        failReady(
+          this.killedFor === 'shutdown'
+            ? new AppError('disabled', 'CV extractor is closed')
+            : new AppError('internal', `CV extraction worker exited during start-up (${code ?? signal})`),
+        );
         this.onExit(code, signal);
         resolve();
       });
@@ -251,8 +255,10 @@ class WorkerHandle {
     if (!this.dead) {
       if (reason && !this.killedFor) {
         this.killedFor = reason;
-        this.config.onKill(reason);
+        if (reason !== 'shutdown') this.config.onKill(reason);
       }
+      // Referenced again so that whoever awaits the exit keeps the process alive until it comes.
+      this.setRef(true);
       this.child.kill('SIGKILL');
     }
     return this.exited;
@@ -292,6 +298,10 @@ class WorkerHandle {
 
   private onExit(code: number | null, signal: NodeJS.Signals | null) {
     if (!this.current) return;
+    if (this.killedFor === 'shutdown') {
+      this.current.fail(new AppError('disabled', 'CV extractor is closed'));
+      return;
+    }
     if (this.killedFor) {
       this.current.finish({ ok: false, reason: KILL_RESULT[this.killedFor] });
       return;

@@ -54,6 +54,8 @@ export function screenCvText(text: string, hiddenText: string[] = []): ScreenedT
     add({ kind: 'hidden_text', excerpt: excerpt(hidden) });
     if (looksLikeInstruction(hidden)) add({ kind: 'prompt_injection', excerpt: excerpt(hidden) });
   }
+  // Fast path, the usual case: nothing in the whole text (lines joined, for wrapped sentences) matches.
+  if (!looksLikeInstruction(text.replace(/\n/g, ' '))) return { clean: text, flags };
   const lines: string[] = text.split('\n');
   const out: string[] = [];
   let changed = false;

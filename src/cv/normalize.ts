@@ -40,13 +40,11 @@ export function sha256Hex(text: string): string {
  * character), so a match's offsets also point into the original text.
  */
 export function foldText(text: string): string {
-  let out = '';
-  for (const ch of text) out += foldChar(ch);
-  return out;
+  // Lower-case ASCII in one go (same length); only the other characters need folding one by one.
+  return text.replace(/[A-Z]+|[^ -~\t\n\r]/g, (m) => (m.charCodeAt(0) < 0x80 ? m.toLowerCase() : foldChar(m)));
 }
 
 function foldChar(ch: string): string {
-  if (ch < '\u0080') return ch.toLowerCase();
   const bare = ch.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
   if (bare.length === ch.length) return bare;
   const lower = ch.toLowerCase();

@@ -19,7 +19,11 @@ import { createTestKv, type KvBackend, kvBackends, type TestKv } from '../../sup
 
 const logger = createLogger({ level: 'silent' });
 const now = () => new Date('2025-06-15T00:00:00Z');
-const backend: Requirements = { skills: ['TypeScript', 'PostgreSQL', 'Kubernetes'], minYears: 5, languages: ['English'] };
+const backend: Requirements = {
+  skills: ['TypeScript', 'PostgreSQL', 'Kubernetes'],
+  minYears: 5,
+  languages: ['English'],
+};
 const data: Requirements = { skills: ['Python', 'Spark', 'Docker'], minYears: 3 };
 
 async function fakeModel(request: FakeRequest) {

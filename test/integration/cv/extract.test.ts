@@ -88,10 +88,13 @@ describe('CV extraction in an isolated worker', () => {
     expect(await extractor.extract(buildHandmadePdf(sampleCvLines))).toMatchObject({ ok: true, kind: 'pdf' });
   });
 
-  test('a file that takes too long is refused as timeout', async () => {
+  test('a file that takes too long is refused as timeout; closing rejects what is in flight', async () => {
     const slow = createCvExtractor({ maxBytes, maxPages: 3, maxChars: 4_000, timeoutMs: 100, memoryMb: 1_024 });
     try {
       expect(await slow.extract(buildBombPdf(256 * 1024 * 1024))).toEqual({ ok: false, reason: 'timeout' });
+      const inFlight = slow.extract(buildBombPdf(256 * 1024 * 1024));
+      await slow.close();
+      await expect(inFlight).rejects.toMatchObject({ code: 'disabled' });
     } finally {
       await slow.close();
     }

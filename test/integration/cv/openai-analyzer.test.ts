@@ -104,7 +104,10 @@ describe('OpenAI analyzer against an OpenAI-compatible server', () => {
 
   test('5xx beyond the retries rejects as upstream, retryable', async () => {
     const { analyzer } = create({ maxRetries: 1, breaker: { volumeThreshold: 5 } });
-    server.enqueue({ status: 503, headers: { 'retry-after-ms': '1' } }, { status: 500, headers: { 'retry-after-ms': '1' } });
+    server.enqueue(
+      { status: 503, headers: { 'retry-after-ms': '1' } },
+      { status: 500, headers: { 'retry-after-ms': '1' } },
+    );
     const err = await rejection(analyzer.analyze(cv, { skills: [] }));
     expect(err).toMatchObject({ reason: 'upstream', retryable: true, code: 'dependency_unavailable' });
     expect(server.requests).toHaveLength(2);
