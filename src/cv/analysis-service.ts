@@ -5,6 +5,9 @@ import { addRequiredSkills, groundProfile } from './grounding.ts';
 import { screenCvText } from './injection.ts';
 import type { CvMetrics } from './metrics.ts';
 import { normalizeCvText, sha256Hex } from './normalize.ts';
+
+export { hashCvText } from './normalize.ts';
+
 import { ANALYSIS_VERSION, type AnalysisFlag, type CvAnalyzer, type CvProfile } from './profile.ts';
 
 /** The part of CacheService the analysis needs (a CacheService with prefix `analysis` satisfies it). */

@@ -50,3 +50,8 @@ function foldChar(ch: string): string {
   const lower = ch.toLowerCase();
   return lower.length === ch.length ? lower : ch;
 }
+
+/** The CV's identity: sha256 of its normalized text (what CvAnalysis.cvHash holds; store it as cv_hash). */
+export function hashCvText(text: string): string {
+  return sha256Hex(normalizeCvText(text));
+}

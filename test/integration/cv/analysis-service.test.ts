@@ -8,7 +8,7 @@ import { createOfflineAnalyzer } from '../../../src/cv/analyzer-offline.ts';
 import { createOpenAiAnalyzer } from '../../../src/cv/analyzer-openai.ts';
 import { AnalysisUnavailableError } from '../../../src/cv/errors.ts';
 import { createCvMetrics } from '../../../src/cv/metrics.ts';
-import { normalizeCvText, sha256Hex } from '../../../src/cv/normalize.ts';
+import { hashCvText } from '../../../src/cv/normalize.ts';
 import type { CvAnalyzer } from '../../../src/cv/profile.ts';
 import type { Question, Requirements } from '../../../src/db/schema.ts';
 import { createLogger } from '../../../src/logger.ts';
@@ -124,7 +124,7 @@ describe.each(kvBackends)('CV analysis service on %s', (kind: KvBackend) => {
     );
     expect(server.completions - before).toBe(1);
     expect(new Set(results.map((r) => JSON.stringify(r))).size).toBe(1);
-    expect(results[0]?.cvHash).toBe(sha256Hex(normalizeCvText(sampleCvText)));
+    expect(results[0]?.cvHash).toBe(hashCvText(sampleCvText));
   });
 
   test('the same CV sent to another process, pasted differently, costs no second call', async () => {
