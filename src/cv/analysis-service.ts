@@ -40,8 +40,10 @@ export interface CvAnalysisService {
    * Rejects with AnalysisUnavailableError when the analyzer cannot answer now (leave the application pending).
    */
   analyze(text: string, requirements: Requirements, options?: { hiddenText?: string[] }): Promise<CvAnalysis>;
-  /** The cache key a text would be analysed under (for invalidation and tests). */
+  /** The cache key a text is analysed under, relative to the cache's prefix. */
   cacheKey(text: string, requirements: Requirements): string;
+  /** The start of every cache key of one CV (for erasure: delete `analysis:` + this prefix). */
+  cacheKeyPrefix(cvHash: string): string;
 }
 
 /**
@@ -53,8 +55,9 @@ export function createCvAnalysisService(deps: CvAnalysisServiceDeps): CvAnalysis
   const { analyzer, cache, logger, metrics } = deps;
   const now = deps.now ?? (() => new Date());
 
-  function keyFor(clean: string, requirements: Requirements): string {
-    const parts = [analyzer.kind, analyzer.model, ANALYSIS_VERSION, sha256Hex(clean)];
+  // The CV's hash first, so that erasing a candidate can delete every analysis of their CV by prefix.
+  function keyFor(cvHash: string, requirements: Requirements): string {
+    const parts = [cvHash, analyzer.kind, analyzer.model, ANALYSIS_VERSION];
     if (analyzer.usesHints) parts.push(sha256Hex(JSON.stringify(hintsOf(requirements).skills)).slice(0, 16));
     return parts.join(':');
   }
@@ -91,8 +94,9 @@ export function createCvAnalysisService(deps: CvAnalysisServiceDeps): CvAnalysis
 
   return {
     cacheKey(text, requirements) {
-      return keyFor(screenCvText(normalizeCvText(text)).clean, requirements);
+      return keyFor(sha256Hex(normalizeCvText(text)), requirements);
     },
+    cacheKeyPrefix: (cvHash) => `${cvHash}:`,
     async analyze(text, requirements, options = {}) {
       const normalized = normalizeCvText(text);
       const cvHash = sha256Hex(normalized);
@@ -100,7 +104,7 @@ export function createCvAnalysisService(deps: CvAnalysisServiceDeps): CvAnalysis
       for (const flag of flags) metrics?.analysisFlags.inc({ kind: flag.kind });
       if (flags.length) logger.warn({ cvHash: cvHash.slice(0, 12), flags: flags.map((f) => f.kind) }, 'cv flagged');
       const cached = await cache.getOrSet(
-        keyFor(clean, requirements),
+        keyFor(cvHash, requirements),
         () => analyzeUncached(clean, requirements, cvHash),
         deps.ttlSeconds === undefined ? undefined : { ttlSeconds: deps.ttlSeconds },
       );

@@ -138,6 +138,15 @@ describe.each(kvBackends)('CV analysis service on %s', (kind: KvBackend) => {
     expect(second.profile.skills.map((s) => s.name)).toContain('Docker');
   });
 
+  test('erasing a CV deletes its cached analyses by prefix', async () => {
+    const { service } = instance(kvA.store);
+    const { cvHash } = await service.analyze(sampleCvText, backend);
+    expect(service.cacheKey(sampleCvText, backend).startsWith(service.cacheKeyPrefix(cvHash))).toBe(true);
+    expect(await kvA.store.deletePrefix(`analysis:${service.cacheKeyPrefix(cvHash)}`)).toBe(1);
+    await service.analyze(sampleCvText, backend);
+    expect(server.requests).toHaveLength(2);
+  });
+
   test('skills the model returns that the CV does not contain are dropped', async () => {
     const { service, registry } = instance(kvA.store);
     const { profile } = await service.analyze(sampleCvText, backend);
