@@ -59,12 +59,14 @@ export const emptyProfileAnswer = {
   languages: [],
 };
 
-/** The user message of a chat request (where an analyzer puts the CV). */
+/** The user message of a request (chat `messages`, or Responses `input`): where an analyzer puts the CV. */
 export function userMessage(request: FakeRequest): string {
-  const messages = request.body.messages ?? [];
-  return messages
-    .filter((m) => m.role === 'user')
-    .map((m) => m.content)
+  const { messages, input } = request.body;
+  if (typeof input === 'string') return input;
+  const list = (messages ?? (Array.isArray(input) ? input : [])) as { role?: string; content?: unknown }[];
+  return list
+    .filter((m) => m.role === 'user' && typeof m.content === 'string')
+    .map((m) => m.content as string)
     .join('\n');
 }
 

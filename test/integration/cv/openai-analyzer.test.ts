@@ -1,3 +1,5 @@
+import OpenAI from 'openai';
+import { zodTextFormat } from 'openai/helpers/zod';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { createOfflineAnalyzer } from '../../../src/cv/analyzer-offline.ts';
@@ -5,6 +7,7 @@ import { createOpenAiAnalyzer, type OpenAiAnalyzerOptions } from '../../../src/c
 import { AnalysisUnavailableError } from '../../../src/cv/errors.ts';
 import { createCvMetrics } from '../../../src/cv/metrics.ts';
 import { normalizeCvText } from '../../../src/cv/normalize.ts';
+import { cvExtractionSchema } from '../../../src/cv/profile.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { sampleCvText } from '../../fakes/cv-files.ts';
 import { type FakeOpenAiServer, type FakeRequest, startFakeOpenAi, taggedCv } from '../../fakes/openai-server.ts';
@@ -129,6 +132,17 @@ describe('OpenAI analyzer against an OpenAI-compatible server', () => {
     await waitFor(() => analyzer.state() !== 'open');
     expect((await analyzer.analyze(cv, { skills: [] })).skills.length).toBeGreaterThan(0);
     expect(analyzer.state()).toBe('closed');
+  });
+
+  test('the fake also answers the Responses API for the real SDK', async () => {
+    const client = new OpenAI({ apiKey: 'sk-test', baseURL: server.url, maxRetries: 0 });
+    const response = await client.responses.parse({
+      model: 'gpt-test',
+      input: [{ role: 'user', content: `<cv>\n${cv}\n</cv>` }],
+      text: { format: zodTextFormat(cvExtractionSchema, 'cv_profile') },
+    });
+    expect(response.output_parsed?.skills.map((s) => s.name)).toContain('TypeScript');
+    expect(server.requests[0]?.path).toBe('/v1/responses');
   });
 
   test('an answer that fails the schema is not retryable and does not open the breaker', async () => {
