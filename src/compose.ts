@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { Express, Router } from 'express';
-import { CacheService } from './cache/cache-service.ts';
 import { createCacheMetrics } from './cache/cache-metrics.ts';
+import { CacheService } from './cache/cache-service.ts';
 import { collectCacheStats } from './cache/cache-stats.ts';
 import type { KvStore } from './cache/kv-store.ts';
 import { createMemoryStore } from './cache/memory-store.ts';
@@ -80,7 +80,9 @@ export async function compose(config: Config, logger: Logger, overrides: Overrid
   const kv = overrides.kv ?? createKvStore(config, logger);
   if (kv.kind === 'redis') {
     // Start even when Redis is down: readiness reports it and the connection keeps retrying.
-    await kv.ping().catch((err: Error) => logger.warn({ err: { message: err.message } }, 'redis not reachable at start-up'));
+    await kv
+      .ping()
+      .catch((err: Error) => logger.warn({ err: { message: err.message } }, 'redis not reachable at start-up'));
   }
 
   const registry = createMetricsRegistry();
@@ -100,7 +102,13 @@ export async function compose(config: Config, logger: Logger, overrides: Overrid
   const uow = createUnitOfWork(db, logger, { metrics: createTxMetrics(registry) });
   const bus = createEventBus();
   const outboxMetrics = createOutboxMetrics(registry);
-  const relay = createOutboxRelay({ client: db, bus, logger, metrics: outboxMetrics, maxAttempts: config.outbox.maxAttempts });
+  const relay = createOutboxRelay({
+    client: db,
+    bus,
+    logger,
+    metrics: outboxMetrics,
+    maxAttempts: config.outbox.maxAttempts,
+  });
   const tm = createTransactionManager({
     uow,
     logger,
@@ -114,7 +122,13 @@ export async function compose(config: Config, logger: Logger, overrides: Overrid
   // Caches, one per domain prefix, sharing one store and one circuit breaker.
   const cacheMetrics = createCacheMetrics(registry, { store: kv });
   const cache = (prefix: string, ttlSeconds: number) =>
-    new CacheService(kv, { prefix, ttlSeconds, logger, metrics: cacheMetrics, deferInvalidation: () => tm.currentAfterCommit() });
+    new CacheService(kv, {
+      prefix,
+      ttlSeconds,
+      logger,
+      metrics: cacheMetrics,
+      deferInvalidation: () => tm.currentAfterCommit(),
+    });
   const caches = {
     processes: cache('processes', config.cache.defaultTtlSeconds),
     sessions: cache('sessions', config.cache.sessionTtlSeconds),
@@ -133,7 +147,13 @@ export async function compose(config: Config, logger: Logger, overrides: Overrid
   const analyzer = config.openai
     ? createOpenAiAnalyzer({ ...config.openai, logger, metrics: cvMetrics })
     : createOfflineAnalyzer();
-  const analysis = createCvAnalysisService({ analyzer, cache: caches.analysis, logger, metrics: cvMetrics, ttlSeconds: config.cache.analysisTtlSeconds });
+  const analysis = createCvAnalysisService({
+    analyzer,
+    cache: caches.analysis,
+    logger,
+    metrics: cvMetrics,
+    ttlSeconds: config.cache.analysisTtlSeconds,
+  });
   const extractor = createCvExtractor({ ...config.cv, logger, metrics: cvMetrics });
   const hashCv = (text: string) => sha256Hex(normalizeCvText(text));
   const forgetCvAnalyses = async (cvHashes: string[]) => {
@@ -162,7 +182,8 @@ export async function compose(config: Config, logger: Logger, overrides: Overrid
     statusChanges,
     logger,
     onSubmitted: (app, at) => {
-      if (app.firstMessageAt) conversationMetrics.timeToSubmit.observe((at.getTime() - app.firstMessageAt.getTime()) / 1000);
+      if (app.firstMessageAt)
+        conversationMetrics.timeToSubmit.observe((at.getTime() - app.firstMessageAt.getTime()) / 1000);
     },
   });
   createFunnelMetrics(registry, { applications, uow });
@@ -212,12 +233,25 @@ export async function compose(config: Config, logger: Logger, overrides: Overrid
 
   subscribeWhatsAppSender({ bus, channel, candidates, template: config.whatsapp.template, logger });
   subscribeCvHandlers({
-    bus, tm, channel, extractor, analysis, engine, applications, evaluation, hashCv, logger,
+    bus,
+    tm,
+    channel,
+    extractor,
+    analysis,
+    engine,
+    applications,
+    evaluation,
+    hashCv,
+    logger,
     findProcess: recruiting.findProcess,
     maxBytes: config.cv.maxBytes,
   });
   subscribeNotifier({
-    bus, tm, applications, candidates, logger,
+    bus,
+    tm,
+    applications,
+    candidates,
+    logger,
     findProcess: recruiting.findProcess,
     webhook: { url: config.notify.webhookUrl, secret: config.notify.webhookSecret },
     locale: config.defaultLocale,
@@ -234,7 +268,10 @@ export async function compose(config: Config, logger: Logger, overrides: Overrid
       token: config.admin.token,
       logger,
       recruiting,
-      events: { list: (state, page) => listEvents(db.db, state, page.limit, page.offset), retry: (id) => relay.retry(id) },
+      events: {
+        list: (state, page) => listEvents(db.db, state, page.limit, page.offset),
+        retry: (id) => relay.retry(id),
+      },
       cacheStats: () => collectCacheStats(Object.values(caches), kv),
     }),
   );
@@ -283,7 +320,14 @@ function createChannel(
       );
     }
     routers.push(
-      createWhatsAppWebhookRouter({ verifyToken: wa.verifyToken, appSecret: wa.appSecret, phoneNumberId: wa.phoneNumberId, handler, logger, metrics }),
+      createWhatsAppWebhookRouter({
+        verifyToken: wa.verifyToken,
+        appSecret: wa.appSecret,
+        phoneNumberId: wa.phoneNumberId,
+        handler,
+        logger,
+        metrics,
+      }),
     );
     const channel = createCloudApiChannel({
       graphUrl: wa.graphUrl,

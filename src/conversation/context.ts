@@ -1,6 +1,6 @@
-import type { ProcessRow } from '../recruiting/processes.ts';
 import type { ApplicationRepository } from '../recruiting/applications.ts';
 import type { CandidateRow } from '../recruiting/candidates.ts';
+import type { ProcessRow } from '../recruiting/processes.ts';
 import type { Context, CurrentApplication, Locale, OpenProcess } from './types.ts';
 
 export interface ContextDeps {

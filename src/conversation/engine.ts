@@ -55,7 +55,8 @@ export function createConversationEngine(deps: EngineDeps) {
       { name: 'inbound-message' },
     );
     metrics?.messages.inc({ outcome });
-    if (outcome === 'duplicate') logger.info({ messageId: message.id, phone: phoneRef(message.from) }, 'duplicate message skipped');
+    if (outcome === 'duplicate')
+      logger.info({ messageId: message.id, phone: phoneRef(message.from) }, 'duplicate message skipped');
     return outcome;
   }
 
@@ -197,7 +198,11 @@ export function createConversationEngine(deps: EngineDeps) {
       case 'store_cv_text': {
         const id = requireApplication(state, effect.type);
         const c = await ensureCandidate(state);
-        await applications.update(id, { cvText: effect.text, cvHash: deps.hashCv(effect.text), analysisState: 'pending' });
+        await applications.update(id, {
+          cvText: effect.text,
+          cvHash: deps.hashCv(effect.text),
+          analysisState: 'pending',
+        });
         tm.addEvent('cv.received', { applicationId: id, candidateId: c.id });
         return;
       }
@@ -205,7 +210,12 @@ export function createConversationEngine(deps: EngineDeps) {
         const id = requireApplication(state, effect.type);
         const c = await ensureCandidate(state);
         await applications.update(id, { step: 'cv_processing' });
-        tm.addEvent('cv.document_received', { applicationId: id, candidateId: c.id, phone: state.phone, media: effect.media });
+        tm.addEvent('cv.document_received', {
+          applicationId: id,
+          candidateId: c.id,
+          phone: state.phone,
+          media: effect.media,
+        });
         return;
       }
       case 'submit_application': {

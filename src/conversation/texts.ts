@@ -85,7 +85,13 @@ export interface Texts {
   /** Sent by the notifier when a recruiter decides (possibly days later, so it names the opening). */
   decisionNotice: (title: string, status: ApplicationStatus) => string;
   /** To the process's recruiters when an application or the process changes status. */
-  recruiterApplicationNotice: (p: { title: string; code: string; candidate: string; status: string; score?: number | null }) => string;
+  recruiterApplicationNotice: (p: {
+    title: string;
+    code: string;
+    candidate: string;
+    status: string;
+    score?: number | null;
+  }) => string;
   recruiterProcessNotice: (p: { title: string; code: string; status: string }) => string;
 }
 

@@ -37,8 +37,8 @@ export function subscribeCvHandlers(deps: {
   bus.subscribe('cv.document_received', 'cv.extract', async ({ payload }) => {
     const app = await applications.findById(payload.applicationId);
     if (!app || app.status !== 'in_progress' || app.cvText !== null) return; // restarted, erased or already read
-    const extracted = await download(payload.media).then(
-      (data) => (data ? deps.extractor.extract(data) : ({ ok: false, reason: 'too_large' } as const)),
+    const extracted = await download(payload.media).then((data) =>
+      data ? deps.extractor.extract(data) : ({ ok: false, reason: 'too_large' } as const),
     );
     if (!extracted.ok) {
       deps.logger.info({ applicationId: app.id, reason: extracted.reason }, 'CV document refused');

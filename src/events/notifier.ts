@@ -13,7 +13,13 @@ import { postSignedWebhook } from './webhook.ts';
 
 /** What recruiters hear about when a process does not say: decisions and screening results, not every step. */
 export const DEFAULT_NOTIFY_ON: readonly ApplicationStatus[] = [
-  'shortlisted', 'review', 'rejected', 'interview', 'offer', 'hired', 'withdrawn',
+  'shortlisted',
+  'review',
+  'rejected',
+  'interview',
+  'offer',
+  'hired',
+  'withdrawn',
 ];
 
 export interface NotifierDeps {
@@ -83,7 +89,10 @@ export function subscribeNotifier(deps: NotifierDeps): void {
   bus.subscribe('application.status_changed', 'notifier.candidate', async (event) => {
     const p = event.payload;
     if (p.actor !== 'recruiter' || !CANDIDATE_NOTIFIED.includes(p.to)) return;
-    const [process, candidate] = await Promise.all([deps.findProcess(p.processId), deps.candidates.findById(p.candidateId)]);
+    const [process, candidate] = await Promise.all([
+      deps.findProcess(p.processId),
+      deps.candidates.findById(p.candidateId),
+    ]);
     if (!process || !candidate || candidate.erasedAt || candidate.optedOutAt) return;
     const locale = candidate.locale === 'en' ? 'en' : 'es';
     const text = textsFor(locale).decisionNotice(process.title, p.to);
@@ -100,7 +109,11 @@ export function subscribeNotifier(deps: NotifierDeps): void {
     const p: EventMap['process.status_changed'] = event.payload;
     const process = await deps.findProcess(p.processId);
     if (!process) return;
-    const text = texts.recruiterProcessNotice({ title: process.title, code: process.code, status: p.to as ProcessStatus });
+    const text = texts.recruiterProcessNotice({
+      title: process.title,
+      code: process.code,
+      status: p.to as ProcessStatus,
+    });
     const body = {
       eventId: event.id,
       type: event.type,

@@ -189,7 +189,12 @@ export async function finishEvents(db: Database, finished: readonly FinishedEven
 }
 
 /** Events in one state, newest first (the admin API's view of the outbox). */
-export async function listEvents(db: Database, state: OutboxState, limit: number, offset: number): Promise<DeadEvent[]> {
+export async function listEvents(
+  db: Database,
+  state: OutboxState,
+  limit: number,
+  offset: number,
+): Promise<DeadEvent[]> {
   return db
     .select({
       id: outbox.id,

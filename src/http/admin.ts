@@ -3,7 +3,12 @@ import { AppError, notFound } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { RecruiterService } from '../recruiting/recruiter-service.ts';
 import {
-  CreateProcessBody, DecisionBody, IdParams, ListApplicationsQuery, ListEventsQuery, ListProcessesQuery,
+  CreateProcessBody,
+  DecisionBody,
+  IdParams,
+  ListApplicationsQuery,
+  ListEventsQuery,
+  ListProcessesQuery,
   UpdateProcessBody,
 } from './admin-schemas.ts';
 import { requireBearer } from './auth.ts';
@@ -93,7 +98,8 @@ export function createAdminRouter(deps: AdminDeps): Router {
     const qr = deps.whatsappQr;
     api.get('/whatsapp/qr', async (_req, res) => {
       const dataUrl = await qr();
-      if (!dataUrl) throw new AppError('not_found', 'No QR code to scan: the WhatsApp session is logged in or starting');
+      if (!dataUrl)
+        throw new AppError('not_found', 'No QR code to scan: the WhatsApp session is logged in or starting');
       res.json({ qr: dataUrl });
     });
   }

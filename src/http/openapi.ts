@@ -1,8 +1,14 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import {
-  CreateProcessBody, DecisionBody, ErrorResponse, IdParams, ListApplicationsQuery, ListEventsQuery,
-  ListProcessesQuery, UpdateProcessBody,
+  CreateProcessBody,
+  DecisionBody,
+  ErrorResponse,
+  IdParams,
+  ListApplicationsQuery,
+  ListEventsQuery,
+  ListProcessesQuery,
+  UpdateProcessBody,
 } from './admin-schemas.ts';
 
 const json = (schema: z.ZodType, description: string) => ({
@@ -38,23 +44,86 @@ export function buildOpenApiDocument(): object {
       responses: { [method === 'post' && route === '/api/processes' ? 201 : 200]: ok, ...errors, ...extra },
     });
 
-  path('post', '/api/processes', 'Create a process (job opening)', { body: json(CreateProcessBody, 'The process') }, json(anyObject, 'Created'), {
-    409: json(ErrorResponse, 'Code already used'),
-  });
-  path('get', '/api/processes', 'List processes', { query: ListProcessesQuery }, json(anyObject, '{ items, total, limit, offset }'));
+  path(
+    'post',
+    '/api/processes',
+    'Create a process (job opening)',
+    { body: json(CreateProcessBody, 'The process') },
+    json(anyObject, 'Created'),
+    {
+      409: json(ErrorResponse, 'Code already used'),
+    },
+  );
+  path(
+    'get',
+    '/api/processes',
+    'List processes',
+    { query: ListProcessesQuery },
+    json(anyObject, '{ items, total, limit, offset }'),
+  );
   path('get', '/api/processes/{id}', 'Get a process', { params: IdParams }, json(anyObject, 'The process'));
-  path('patch', '/api/processes/{id}', 'Update a process; status open | paused | closed', { params: IdParams, body: json(UpdateProcessBody, 'Fields to change') }, json(anyObject, 'The updated process'), {
-    409: json(ErrorResponse, 'Status change not allowed'),
-  });
-  path('get', '/api/applications', 'List applications, filtered, sorted by score by default', { query: ListApplicationsQuery }, json(anyObject, '{ items, total, limit, offset }'));
-  path('get', '/api/applications/{id}', 'An application: candidate, answers, CV analysis with evidence and flags, score breakdown, status history, transcript', { params: IdParams }, json(anyObject, 'The application'));
-  path('post', '/api/applications/{id}/status', 'Record a recruiter decision', { params: IdParams, body: json(DecisionBody, 'The decision') }, json(anyObject, 'The application after the change'), {
-    409: json(ErrorResponse, 'Transition not allowed; details.allowed lists the allowed ones'),
-  });
-  path('delete', '/api/candidates/{id}', "Erase a candidate's personal data", { params: IdParams }, json(anyObject, '{ erased: true }'));
-  path('get', '/api/events', 'Outbox events by state (dead letters by default)', { query: ListEventsQuery }, json(anyObject, '{ items, limit, offset }'));
-  path('post', '/api/events/{id}/retry', 'Retry a dead event', { params: IdParams }, json(anyObject, '{ retried: true }'));
-  path('get', '/api/cache/stats', 'Cache hit ratio per prefix, memory, top keys', {}, json(anyObject, 'Cache statistics'));
+  path(
+    'patch',
+    '/api/processes/{id}',
+    'Update a process; status open | paused | closed',
+    { params: IdParams, body: json(UpdateProcessBody, 'Fields to change') },
+    json(anyObject, 'The updated process'),
+    {
+      409: json(ErrorResponse, 'Status change not allowed'),
+    },
+  );
+  path(
+    'get',
+    '/api/applications',
+    'List applications, filtered, sorted by score by default',
+    { query: ListApplicationsQuery },
+    json(anyObject, '{ items, total, limit, offset }'),
+  );
+  path(
+    'get',
+    '/api/applications/{id}',
+    'An application: candidate, answers, CV analysis with evidence and flags, score breakdown, status history, transcript',
+    { params: IdParams },
+    json(anyObject, 'The application'),
+  );
+  path(
+    'post',
+    '/api/applications/{id}/status',
+    'Record a recruiter decision',
+    { params: IdParams, body: json(DecisionBody, 'The decision') },
+    json(anyObject, 'The application after the change'),
+    {
+      409: json(ErrorResponse, 'Transition not allowed; details.allowed lists the allowed ones'),
+    },
+  );
+  path(
+    'delete',
+    '/api/candidates/{id}',
+    "Erase a candidate's personal data",
+    { params: IdParams },
+    json(anyObject, '{ erased: true }'),
+  );
+  path(
+    'get',
+    '/api/events',
+    'Outbox events by state (dead letters by default)',
+    { query: ListEventsQuery },
+    json(anyObject, '{ items, limit, offset }'),
+  );
+  path(
+    'post',
+    '/api/events/{id}/retry',
+    'Retry a dead event',
+    { params: IdParams },
+    json(anyObject, '{ retried: true }'),
+  );
+  path(
+    'get',
+    '/api/cache/stats',
+    'Cache hit ratio per prefix, memory, top keys',
+    {},
+    json(anyObject, 'Cache statistics'),
+  );
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',

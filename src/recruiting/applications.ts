@@ -105,7 +105,10 @@ export function createApplicationRepository(access: DbAccess) {
     },
     /** Drops an in-progress application (restart); its transcript lines stay with the candidate. */
     async discard(id: string): Promise<void> {
-      await access.db.update(transcriptEntries).set({ applicationId: null }).where(eq(transcriptEntries.applicationId, id));
+      await access.db
+        .update(transcriptEntries)
+        .set({ applicationId: null })
+        .where(eq(transcriptEntries.applicationId, id));
       await access.db.delete(applications).where(and(eq(applications.id, id), eq(applications.status, 'in_progress')));
     },
     /** Sets the status and appends the history row; the caller checked the transition and raises the event. */

@@ -39,7 +39,9 @@ export function createEvaluation(deps: {
       });
       if (!analysis && !result.knockout) return; // wait for the CV analysis
       await applications.update(app.id, { score: result.score, scoreBreakdown: result });
-      const reason = result.knockout ? `knockout: ${result.knockout.questionId}` : result.reasons[0] ?? `score ${result.score}`;
+      const reason = result.knockout
+        ? `knockout: ${result.knockout.questionId}`
+        : (result.reasons[0] ?? `score ${result.score}`);
       await statusChanges.change(app.id, result.decision, { actor: 'system', reason, at, locked: app });
     });
   }

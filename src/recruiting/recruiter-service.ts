@@ -7,8 +7,8 @@ import type { CreateProcessInput, UpdateProcessInput } from '../http/admin-schem
 import type { ApplicationListQuery, ApplicationRepository } from './applications.ts';
 import type { CandidateRepository } from './candidates.ts';
 import type { ProcessRepository, ProcessRow } from './processes.ts';
-import type { StatusChanges } from './status-changes.ts';
 import type { RecruiterDecision } from './status.ts';
+import type { StatusChanges } from './status-changes.ts';
 
 const PROCESS_TRANSITIONS: Record<ProcessStatus, readonly ProcessStatus[]> = {
   draft: ['open', 'closed'],
@@ -82,7 +82,12 @@ export function createRecruiterService(deps: {
           ...(status ? { status } : {}),
         });
         if (status && status !== current.status) {
-          tm.addEvent('process.status_changed', { processId: id, from: current.status, to: status, at: now().toISOString() });
+          tm.addEvent('process.status_changed', {
+            processId: id,
+            from: current.status,
+            to: status,
+            at: now().toISOString(),
+          });
         }
         await cache.invalidatePrefix();
         return row as ProcessRow;
@@ -133,10 +138,21 @@ export function createRecruiterService(deps: {
               erased: candidate.erasedAt !== null,
             }
           : null,
-        answers: questions.map((q) => ({ questionId: q.id, question: q.text, type: q.type, answer: app.answers[q.id] ?? null })),
+        answers: questions.map((q) => ({
+          questionId: q.id,
+          question: q.text,
+          type: q.type,
+          answer: app.answers[q.id] ?? null,
+        })),
         analysisState: app.analysisState,
         analysis: app.analysis,
-        statusHistory: history.map((h) => ({ from: h.fromStatus, to: h.toStatus, reason: h.reason, actor: h.actor, at: h.at })),
+        statusHistory: history.map((h) => ({
+          from: h.fromStatus,
+          to: h.toStatus,
+          reason: h.reason,
+          actor: h.actor,
+          at: h.at,
+        })),
         transcript,
         submittedAt: app.submittedAt,
         createdAt: app.createdAt,

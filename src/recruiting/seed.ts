@@ -5,7 +5,11 @@ import type { RecruiterService } from './recruiter-service.ts';
 export const DEMO_PROCESS_CODE = 'DEMO1';
 
 /** One open demo process, so the simulator has something to apply to on a fresh install. Idempotent. */
-export async function seedDemoProcess(deps: { processes: ProcessRepository; recruiting: RecruiterService; logger: Logger }) {
+export async function seedDemoProcess(deps: {
+  processes: ProcessRepository;
+  recruiting: RecruiterService;
+  logger: Logger;
+}) {
   if (await deps.processes.findByCode(DEMO_PROCESS_CODE)) return;
   try {
     await deps.recruiting.createProcess({
@@ -16,7 +20,12 @@ export async function seedDemoProcess(deps: { processes: ProcessRepository; recr
       questions: [
         { id: 'q1', text: 'Do you have a work permit for Spain?', type: 'yes_no', knockout: 'no' },
         { id: 'q2', text: 'How many years have you worked with Node.js?', type: 'number', min: 0, max: 40 },
-        { id: 'q3', text: 'Which work arrangement suits you?', type: 'choice', options: ['Remote', 'Hybrid', 'Office'] },
+        {
+          id: 'q3',
+          text: 'Which work arrangement suits you?',
+          type: 'choice',
+          options: ['Remote', 'Hybrid', 'Office'],
+        },
       ],
       thresholds: { shortlist: 70, reject: 40 },
       recruiters: [{ name: 'Demo recruiter', phone: '+34600000999' }],

@@ -29,7 +29,13 @@ export function subscribeWhatsAppSender(deps: {
 
   function asTemplate(message: OutboundMessage, language: string): OutboundMessage {
     if (message.kind === 'template') return message;
-    return { kind: 'template', to: message.to, name: deps.template.name, language, parameters: [flatten(message.text)] };
+    return {
+      kind: 'template',
+      to: message.to,
+      name: deps.template.name,
+      language,
+      parameters: [flatten(message.text)],
+    };
   }
 
   deps.bus.subscribe('whatsapp.send', 'whatsapp.sender', async ({ payload }) => {

@@ -1,10 +1,11 @@
 import type { FakeGraphApi, SentMessage } from '../../fakes/graph-api.ts';
 import { type MessageKind, messagesPayload } from '../../fakes/whatsapp-payloads.ts';
 import { type TestApp, until } from '../../support/app.ts';
+import type { JsonBody } from '../../support/http.ts';
 
 /** What a sent Graph API message shows the candidate: its text and its button/row ids. */
 export function view(m: SentMessage): { text: string; ids: string[] } {
-  const body = m.body as Record<string, any>; // biome-ignore lint/suspicious/noExplicitAny: Graph JSON
+  const body = m.body as JsonBody;
   if (body.type === 'text') return { text: body.text.body, ids: [] };
   if (body.type === 'interactive') {
     const i = body.interactive;
@@ -44,5 +45,8 @@ export function candidatePhone(app: TestApp, graph: FakeGraphApi, waId: string) 
   };
 }
 
-export const hasIds = (...ids: string[]) => (r: { ids: string[] }[]) => r.some((m) => ids.every((id) => m.ids.includes(id)));
+export const hasIds =
+  (...ids: string[]) =>
+  (r: { ids: string[] }[]) =>
+    r.some((m) => ids.every((id) => m.ids.includes(id)));
 export const hasText = (pattern: RegExp) => (r: { text: string }[]) => r.some((m) => pattern.test(m.text));

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { applications, candidates, inboundMessages, outbox } from '../../../src/db/schema.ts';
 import { buildCvPdf } from '../../fakes/cv-files.ts';
-import { failures, type FakeGraphApi, startFakeGraphApi } from '../../fakes/graph-api.ts';
+import { type FakeGraphApi, failures, startFakeGraphApi } from '../../fakes/graph-api.ts';
 import { messagesPayload, textPayload } from '../../fakes/whatsapp-payloads.ts';
 import { startTestApp, type TestApp, until } from '../../support/app.ts';
 import { createTestDb, dbBackends, type TestDb } from '../../support/db.ts';
@@ -61,33 +61,53 @@ describe.each(dbBackends.map((db, i) => [db, kvBackends[i] ?? 'memory'] as const
     async function applyAll(locale: 'es' | 'en') {
       const waId = newWaId(locale === 'es' ? '34' : '44');
       const c = candidatePhone(t, graph, waId);
-      await c.say({ type: 'text', body: locale === 'es' ? 'hola' : 'hello' }, hasIds('consent.accept'), 'consent request');
+      await c.say(
+        { type: 'text', body: locale === 'es' ? 'hola' : 'hello' },
+        hasIds('consent.accept'),
+        'consent request',
+      );
       await c.say({ type: 'button_reply', id: 'consent.accept', title: 'OK' }, hasIds('DEV1'), 'process list');
       await c.say({ type: 'list_reply', id: 'DEV1', title: 'Backend developer' }, (r) => r.length > 0, 'name question');
       await c.say({ type: 'text', body: 'Ana García' }, (r) => r.length > 0, 'email question');
       await c.say({ type: 'text', body: 'ana.garcia@example.com' }, (r) => r.length > 0, 'CV request');
       const mediaId = graph.addMedia(await buildCvPdf(2), 'application/pdf');
-      await c.say({ type: 'document', mediaId, filename: 'cv.pdf' }, hasIds('answer.yes', 'answer.no'), 'first question');
+      await c.say(
+        { type: 'document', mediaId, filename: 'cv.pdf' },
+        hasIds('answer.yes', 'answer.no'),
+        'first question',
+      );
       await c.say({ type: 'button_reply', id: 'answer.yes', title: 'Yes' }, (r) => r.length > 0, 'number question');
       await c.say({ type: 'text', body: '5' }, hasIds('answer.opt.0'), 'choice question');
-      const closing = await c.say({ type: 'list_reply', id: 'answer.opt.0', title: 'Remote' }, (r) => r.length > 0, 'closing');
+      const closing = await c.say(
+        { type: 'list_reply', id: 'answer.opt.0', title: 'Remote' },
+        (r) => r.length > 0,
+        'closing',
+      );
       return { c, closing };
     }
 
-    test.each(['es', 'en'] as const)('from the first hello to the closing message with a PDF CV (%s)', async (locale) => {
-      const { c, closing } = await applyAll(locale);
-      expect(closing.map((m) => m.text).join(' ')).toMatch(locale === 'es' ? /gracias|postulación/i : /thank|application/i);
-      const [candidate] = await db.client.db.select().from(candidates).where(eq(candidates.phone, c.phone));
-      expect(candidate).toMatchObject({ name: 'Ana García', email: 'ana.garcia@example.com', locale });
-      const app = await until('screened application', async () => {
-        const [row] = await db.client.db.select().from(applications).where(eq(applications.candidateId, candidate!.id));
-        return row && !['in_progress', 'submitted'].includes(row.status) ? row : undefined;
-      });
-      expect(app.cvText).toContain('TypeScript');
-      expect(app.analysisState).toBe('done');
-      expect(app.score).toBeGreaterThan(0);
-      expect(app.answers).toEqual({ permit: true, years: 5, mode: 'Remote' });
-    });
+    test.each(['es', 'en'] as const)(
+      'from the first hello to the closing message with a PDF CV (%s)',
+      async (locale) => {
+        const { c, closing } = await applyAll(locale);
+        expect(closing.map((m) => m.text).join(' ')).toMatch(
+          locale === 'es' ? /gracias|postulación/i : /thank|application/i,
+        );
+        const [candidate] = await db.client.db.select().from(candidates).where(eq(candidates.phone, c.phone));
+        expect(candidate).toMatchObject({ name: 'Ana García', email: 'ana.garcia@example.com', locale });
+        const app = await until('screened application', async () => {
+          const [row] = await db.client.db
+            .select()
+            .from(applications)
+            .where(eq(applications.candidateId, candidate!.id));
+          return row && !['in_progress', 'submitted'].includes(row.status) ? row : undefined;
+        });
+        expect(app.cvText).toContain('TypeScript');
+        expect(app.analysisState).toBe('done');
+        expect(app.score).toBeGreaterThan(0);
+        expect(app.answers).toEqual({ permit: true, years: 5, mode: 'Remote' });
+      },
+    );
 
     test('the same delivery posted three times has one set of effects', async () => {
       const waId = newWaId('34');
@@ -97,7 +117,8 @@ describe.each(dbBackends.map((db, i) => [db, kvBackends[i] ?? 'memory'] as const
       await until('the consent request', () => graph.sentTo(waId).length > 0);
       await settled();
       expect(graph.sentTo(waId)).toHaveLength(1);
-      const id = (payload.entry as { changes: { value: { messages: { id: string }[] } }[] }[])[0]!.changes[0]!.value.messages[0]!.id;
+      const id = (payload.entry as { changes: { value: { messages: { id: string }[] } }[] }[])[0]!.changes[0]!.value
+        .messages[0]!.id;
       const rows = await db.client.db.select().from(inboundMessages).where(eq(inboundMessages.id, id));
       expect(rows).toHaveLength(1);
     });
@@ -147,7 +168,10 @@ describe.each(dbBackends.map((db, i) => [db, kvBackends[i] ?? 'memory'] as const
       );
       expect(await t.postWebhook(payload)).toBe(200);
       await until('consent then the process list', () => graph.sentTo(waId).length >= 2);
-      const [candidate] = await db.client.db.select().from(candidates).where(eq(candidates.phone, `+${waId}`));
+      const [candidate] = await db.client.db
+        .select()
+        .from(candidates)
+        .where(eq(candidates.phone, `+${waId}`));
       expect(candidate?.consentAt).toBeInstanceOf(Date);
     });
   },
