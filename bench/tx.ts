@@ -7,6 +7,9 @@
  *   once per connection instead, and with immediate dispatch of the event after commit.
  * - drain: events per second two relays (two connection pools) deliver from a backlog of 20,000.
  * - latency: commit -> handler start when idle, through immediate dispatch and through LISTEN/NOTIFY.
+ * - head of line: commit -> handler start of fast events (20 phones) dispatched while slow ones (a phone
+ *   each) keep handlers busy, with relay concurrency 1 (one event after another, as before keyed
+ *   concurrency) vs the default 8.
  */
 import { performance } from 'node:perf_hooks';
 import { drizzle } from 'drizzle-orm/postgres-js';
@@ -27,6 +30,9 @@ const PER_ROUND = 100;
 const BACKLOG = 20_000;
 const LATENCY_SAMPLES = 300;
 const TIMEOUT_MS = 10_000;
+const HOL_FAST = 400;
+const HOL_SLOW_EVERY = 50;
+const HOL_SLOW_MS = 100;
 
 const t = await createTestDb(backend, { max: 10 });
 const second = t.url ? createDbClient({ kind: 'postgres', url: t.url, max: 10 }) : undefined;
@@ -36,6 +42,8 @@ try {
   const drain = await measureDrain(t.client, second);
   const latency = await measureLatency(t.client, 'dispatch');
   const notifyLatency = second ? await measureLatency(t.client, 'notify', second) : undefined;
+  const sequential = await measureHeadOfLine(t.client, 1);
+  const concurrent = await measureHeadOfLine(t.client, 8);
   console.log(
     JSON.stringify({
       bench: 'tx',
@@ -57,6 +65,13 @@ try {
       commitToHandlerTargetP99Ms: 50,
       notifyCommitToHandlerP50Ms: notifyLatency && round(notifyLatency.p50),
       notifyCommitToHandlerP99Ms: notifyLatency && round(notifyLatency.p99),
+      headOfLineFastEvents: HOL_FAST,
+      headOfLineSlowEvents: HOL_FAST / HOL_SLOW_EVERY,
+      headOfLineSlowHandlerMs: HOL_SLOW_MS,
+      headOfLineSequentialP50Ms: round(sequential.p50),
+      headOfLineSequentialP99Ms: round(sequential.p99),
+      headOfLineConcurrentP50Ms: round(concurrent.p50),
+      headOfLineConcurrentP99Ms: round(concurrent.p99),
     }),
   );
 } finally {
@@ -168,6 +183,37 @@ async function measureLatency(client: DbClient, path: 'dispatch' | 'notify', rel
   }
   await reader.relay.stop();
   await writer.relay.stop();
+  samples.sort((a, b) => a - b);
+  const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? 0;
+  return { p50: at(0.5), p99: at(0.99) };
+}
+
+/** Commit -> handler start of fast events dispatched between slow ones, with the given relay concurrency. */
+async function measureHeadOfLine(client: DbClient, concurrency: number) {
+  const stack = createTxStack(client, { relay: { concurrency } });
+  const committedAt = new Map<string, number>();
+  const samples: number[] = [];
+  stack.bus.subscribe('whatsapp.send', 'probe', async (e) => {
+    const message = e.payload.message;
+    if (message.kind === 'text' && message.text === 'slow') {
+      await new Promise((r) => setTimeout(r, HOL_SLOW_MS));
+      return;
+    }
+    samples.push(performance.now() - (committedAt.get(e.id) ?? Number.NaN));
+  });
+  const send = (to: string, text: string) =>
+    stack.tm.transactional(async () => {
+      const id = stack.tm.addEvent('whatsapp.send', { message: { kind: 'text', to, text } });
+      stack.tm.afterCommit(() => committedAt.set(id, performance.now()));
+    });
+  for (let i = 0; i < HOL_FAST; i++) {
+    if (i % HOL_SLOW_EVERY === 0) await send(`+3460000${String(i).padStart(4, '0')}`, 'slow');
+    await send(`+3461000000${i % 20}`, 'fast');
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await stack.relay.stop();
+  await client.db.delete(outbox);
+  if (samples.length !== HOL_FAST) throw new Error(`head of line: ${samples.length} of ${HOL_FAST} fast events seen`);
   samples.sort((a, b) => a - b);
   const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? 0;
   return { p50: at(0.5), p99: at(0.99) };

@@ -1,11 +1,12 @@
-import { performance } from 'node:perf_hooks';
 import type { DbClient } from '../db/client.ts';
 import type { OutboxDispatcher } from '../db/transaction-manager.ts';
 import { describeError, retryDelayMs } from '../db/tx-errors.ts';
+import { AppError } from '../errors.ts';
 import type { ReadinessCheck } from '../http/health.ts';
 import { type Logger, scrub } from '../logger.ts';
 import type { EventBus } from './bus.ts';
 import type { OutboxMetrics } from './metrics.ts';
+import { defaultOrderingKey, type OrderingKey } from './ordering.ts';
 import {
   type Backlog,
   type ClaimedEvent,
@@ -29,9 +30,12 @@ export interface OutboxRelayOptions {
   metrics?: OutboxMetrics;
   /** Deliveries before an event is marked dead (default 8). */
   maxAttempts?: number;
-  /** Events claimed per query (default 100). */
+  /** Events claimed per query, and at most held by the loop at once (default 100). */
   batchSize?: number;
-  /** How long a claim holds an event; past it another relay may deliver it again (default 60 s). Handlers must finish well within it. */
+  /**
+   * How long a claim holds an event; past it another relay may deliver it again (default 60 s).
+   * It runs from the claim, so it must cover the wait behind earlier events of the same key too.
+   */
   leaseMs?: number;
   /** Poll period; on Postgres LISTEN/NOTIFY wakes the relay sooner (default 5 s on Postgres, 1 s on PGlite). */
   pollIntervalMs?: number;
@@ -40,6 +44,15 @@ export interface OutboxRelayOptions {
   backoffMaxMs?: number;
   /** How often the loop refreshes the backlog gauges (default 5 s). */
   backlogIntervalMs?: number;
+  /** Events whose handlers may run at once (default 8). */
+  concurrency?: number;
+  /**
+   * Events with the same key are delivered one at a time, in the order they were committed or
+   * claimed; events with different keys, or none, run concurrently (default `defaultOrderingKey`).
+   * Only first deliveries keep that order: a retried event runs again after its backoff, whatever
+   * came after it.
+   */
+  orderingKey?: OrderingKey;
 }
 
 export interface OutboxRelay extends OutboxDispatcher {
@@ -57,10 +70,26 @@ export interface OutboxRelay extends OutboxDispatcher {
   readinessCheck(maxAgeSeconds: number): ReadinessCheck;
 }
 
-/** While handlers are fast, results are recorded once per batch; past this, after each event. */
-const RECORD_EVERY_MS = 50;
+/** While other handlers still run, a finished event waits at most this long for its result to be recorded. */
+const RECORD_WITHIN_MS = 50;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_ERROR_CHARS = 2_000;
+
+/** Events handed over together (one dispatch, one claim); `settled` once each is recorded or given up. */
+interface Batch {
+  left: number;
+  fromLoop: boolean;
+  resolve: () => void;
+}
+
+/** One event waiting for, or running, its handlers. */
+interface Job {
+  event: ClaimedEvent;
+  /** Handlers that already succeeded on an earlier attempt. */
+  done: Set<string> | undefined;
+  key: string | undefined;
+  batch: Batch;
+}
 
 /**
  * Delivers outbox events to the bus: at once for the events this process commits (`dispatch`:
@@ -68,6 +97,10 @@ const MAX_ERROR_CHARS = 2_000;
  * due (crash leftovers once their lease ran out, retries, events of writers without a dispatcher).
  * The loop claims with a lease (`FOR UPDATE SKIP LOCKED`), so two relays never deliver an event at
  * once; each handler's success is recorded in `outbox_handled` and never re-run on redelivery.
+ *
+ * Both sources feed one scheduler: handlers of up to `concurrency` events run at once, events of
+ * one ordering key one after another. Results are recorded in batches as events finish, so a slow
+ * event holds back neither other keys nor the recording of fast ones.
  */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { client, bus, logger, metrics } = options;
@@ -79,6 +112,16 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const backoffBaseMs = options.backoffBaseMs ?? 1_000;
   const backoffMaxMs = options.backoffMaxMs ?? 300_000;
   const backlogIntervalMs = options.backlogIntervalMs ?? 5_000;
+  const concurrency = options.concurrency ?? 8;
+  const orderingKey = options.orderingKey ?? defaultOrderingKey;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new AppError('internal', `Outbox relay concurrency must be a positive integer, got ${concurrency}`);
+  }
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new AppError('internal', `Outbox relay batchSize must be a positive integer, got ${batchSize}`);
+  }
+  /** The loop claims again once it holds at most this many events (so claims stay large). */
+  const refillAt = Math.floor(batchSize / 2);
 
   let running = false;
   let stopping = false;
@@ -87,9 +130,21 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let wakeRequested = false;
   let wakeSleeper: (() => void) | undefined;
   let nextRetryAt = Number.POSITIVE_INFINITY;
-  /** Events this process committed, leased to it: delivered at once, without a claim query. */
-  const queued: ClaimedEvent[] = [];
-  let delivering: Promise<void> | undefined;
+
+  /** Jobs free to start, in submission order (their key, if any, is held by them). */
+  const ready = new Fifo<Job>();
+  /** Keys held by a queued or running job -> the jobs of that key waiting behind it. */
+  const waiting = new Map<string, Job[]>();
+  let active = 0;
+  /** Finished attempts not recorded yet. */
+  const unrecorded: { job: Job; finished: FinishedEvent }[] = [];
+  let recording: Promise<void> | undefined;
+  let recordTimer: NodeJS.Timeout | undefined;
+  /** Events claimed by the loop (or drain) and not settled: bounds what waits under a lease. */
+  let loopHeld = 0;
+  let roomWaiters: (() => void)[] = [];
+  /** Unsettled batches: stop() waits for them. */
+  const unsettled = new Set<Promise<void>>();
 
   function wake(): void {
     wakeRequested = true;
@@ -109,26 +164,81 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     });
   }
 
-  /**
-   * Runs the handlers of each event in order and records the results in batches: one statement
-   * per batch, or sooner when handlers are slow (a crash re-runs at most what was not recorded).
-   */
-  async function deliver(events: readonly ClaimedEvent[]): Promise<void> {
-    const handled = await loadHandled(
-      db,
-      events.filter((e) => e.triedBefore).map((e) => e.id),
-    );
-    let finished: FinishedEvent[] = [];
-    let since = performance.now();
-    for (const event of events) {
-      finished.push(await runHandlers(event, handled.get(event.id)));
-      if (performance.now() - since >= RECORD_EVERY_MS) {
-        await record(finished);
-        finished = [];
-        since = performance.now();
-      }
+  /** Queues events for delivery; resolves once each has been recorded (or left to the relays). */
+  function submit(events: readonly ClaimedEvent[], handled: Map<string, Set<string>>, fromLoop: boolean) {
+    if (events.length === 0) return Promise.resolve();
+    let resolve = () => {};
+    const settled = new Promise<void>((r) => {
+      resolve = r;
+    });
+    unsettled.add(settled);
+    void settled.then(() => unsettled.delete(settled));
+    const batch: Batch = { left: events.length, fromLoop, resolve };
+    for (const event of events) enqueue({ event, done: handled.get(event.id), key: keyOf(event), batch });
+    pump();
+    return settled;
+  }
+
+  function keyOf(event: ClaimedEvent): string | undefined {
+    try {
+      return orderingKey(event);
+    } catch (err) {
+      logger.warn({ eventId: event.id, type: event.type, err }, 'ordering key failed; the event is not ordered');
+      return undefined;
     }
-    await record(finished);
+  }
+
+  function enqueue(job: Job): void {
+    const behind = job.key === undefined ? undefined : waiting.get(job.key);
+    if (behind) {
+      behind.push(job);
+      return;
+    }
+    if (job.key !== undefined) waiting.set(job.key, []);
+    ready.push(job);
+  }
+
+  /** Passes the job's key to the next job of that key. */
+  function release(job: Job): void {
+    if (job.key === undefined) return;
+    const next = waiting.get(job.key)?.shift();
+    if (next) ready.push(next);
+    else waiting.delete(job.key);
+  }
+
+  function pump(): void {
+    while (active < concurrency) {
+      const job = ready.shift();
+      if (!job) return;
+      if (job.event.lease.getTime() <= Date.now()) {
+        // Waited past its lease: it belongs to the relays now (another may hold it already).
+        logger.warn(
+          { eventId: job.event.id, type: job.event.type },
+          'outbox lease ran out while queued; left to relays',
+        );
+        release(job);
+        settle(job);
+        continue;
+      }
+      active++;
+      void run(job);
+    }
+  }
+
+  async function run(job: Job): Promise<void> {
+    let finished: FinishedEvent | undefined;
+    try {
+      await undefined; // dispatch() must not run handlers in the committing caller's stack
+      finished = await runHandlers(job.event, job.done);
+    } catch (err) {
+      logger.error({ eventId: job.event.id, type: job.event.type, cause: describeError(err) }, 'event delivery failed');
+    }
+    active--;
+    release(job);
+    pump();
+    if (finished) unrecorded.push({ job, finished });
+    else settle(job); // its lease runs out and the relays deliver it again
+    scheduleRecord();
   }
 
   async function runHandlers(event: ClaimedEvent, done: Set<string> | undefined): Promise<FinishedEvent> {
@@ -165,8 +275,39 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return { kind: 'retry', error, delayMs: retryDelayMs(event.attempts, backoffBaseMs, backoffMaxMs) };
   }
 
+  /**
+   * One statement per batch of results: at once when no handler is running any more or a full
+   * batch is waiting, else within RECORD_WITHIN_MS. A crash re-runs at most what was not recorded.
+   */
+  function scheduleRecord(): void {
+    if (unrecorded.length === 0 || recording) return;
+    if (active === 0 || unrecorded.length >= batchSize) {
+      recordNow();
+      return;
+    }
+    recordTimer ??= setTimeout(recordNow, RECORD_WITHIN_MS);
+  }
+
+  function recordNow(): void {
+    clearTimeout(recordTimer);
+    recordTimer = undefined;
+    if (recording || unrecorded.length === 0) return;
+    const chunk = unrecorded.splice(0, batchSize);
+    recording = record(chunk.map((u) => u.finished))
+      .catch((err) => {
+        logger.warn(
+          { events: chunk.length, cause: describeError(err) },
+          'recording delivery results failed; relays redeliver the events once their lease runs out',
+        );
+      })
+      .finally(() => {
+        recording = undefined;
+        for (const { job } of chunk) settle(job);
+        scheduleRecord();
+      });
+  }
+
   async function record(finished: readonly FinishedEvent[]): Promise<void> {
-    if (finished.length === 0) return;
     const lost = await finishEvents(db, finished);
     if (lost.length > 0) logger.warn({ eventIds: lost }, 'outbox lease lost before the events were finished');
     for (const { event, outcome } of finished) count(event, outcome);
@@ -188,37 +329,67 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     wakeSleeper?.(); // the loop sleeps again with a timer that covers this retry
   }
 
-  async function drain(): Promise<number> {
-    let total = 0;
+  function settle(job: Job): void {
+    const { batch } = job;
+    if (--batch.left === 0) batch.resolve();
+    if (batch.fromLoop) releaseRoom(1);
+  }
+
+  function releaseRoom(events: number): void {
+    loopHeld -= events;
+    if (loopHeld > refillAt || roomWaiters.length === 0) return;
+    const waiters = roomWaiters;
+    roomWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  function roomFreed(): Promise<void> {
+    if (loopHeld <= refillAt) return Promise.resolve();
+    return new Promise((resolve) => roomWaiters.push(resolve));
+  }
+
+  /**
+   * Claims due events while the loop holds few enough (without waiting for their delivery);
+   * `full` when it stopped for lack of room rather than of due events.
+   */
+  async function claimWhileRoom(): Promise<{ claimed: number; settled: Promise<void>[]; full: boolean }> {
+    let claimed = 0;
+    const settled: Promise<void>[] = [];
     for (;;) {
-      const claimed = await claimDue(db, batchSize, leaseMs);
-      total += claimed.length;
-      if (claimed.length > 0) await deliver(claimed);
-      if (claimed.length < batchSize) return total;
+      if (loopHeld > refillAt) return { claimed, settled, full: true };
+      const room = batchSize - loopHeld;
+      loopHeld += room; // reserved before the awaits: a concurrent drain() sees it
+      let events: ClaimedEvent[] = [];
+      let handled: Map<string, Set<string>>;
+      try {
+        events = await claimDue(db, room, leaseMs);
+        handled = await loadHandled(
+          db,
+          events.filter((e) => e.triedBefore).map((e) => e.id),
+        );
+      } catch (err) {
+        releaseRoom(room); // claimed events, if any, go back to the relays when their lease runs out
+        throw err;
+      }
+      releaseRoom(room - events.length);
+      claimed += events.length;
+      settled.push(submit(events, handled, true));
+      if (events.length < room) return { claimed, settled, full: false };
     }
   }
 
-  async function deliverQueued(): Promise<void> {
-    try {
-      while (queued.length > 0) {
-        const now = Date.now();
-        const batch = queued.splice(0, batchSize);
-        // An event whose lease ran out while queued belongs to the relays now.
-        const leased = batch.filter((e) => e.lease.getTime() > now);
-        if (leased.length < batch.length) {
-          logger.warn(
-            { events: batch.length - leased.length },
-            'dispatch lease ran out while queued; relays deliver them',
-          );
-        }
-        await deliver(leased);
-      }
-    } catch (err) {
-      queued.length = 0; // still pending in the outbox: relays deliver them once the lease runs out
-      logger.warn({ cause: describeError(err) }, 'immediate event dispatch failed; relays will retry');
-    } finally {
-      delivering = undefined;
+  async function drain(): Promise<number> {
+    let total = 0;
+    const settled: Promise<void>[] = [];
+    for (;;) {
+      const round = await claimWhileRoom();
+      total += round.claimed;
+      settled.push(...round.settled);
+      if (!round.full) break;
+      await roomFreed();
     }
+    await Promise.all(settled);
+    return total;
   }
 
   async function backlog(): Promise<Backlog> {
@@ -233,9 +404,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     while (running) {
       wakeRequested = false;
       if (nextRetryAt <= Date.now()) nextRetryAt = Number.POSITIVE_INFINITY;
+      let full = false;
       try {
-        const n = await drain();
-        if (n > 0) logger.debug({ events: n }, 'outbox relay delivered a backlog');
+        const round = await claimWhileRoom();
+        full = round.full;
+        if (round.claimed > 0) logger.debug({ events: round.claimed }, 'outbox relay claimed a backlog');
         if (Date.now() - backlogMeasuredAt >= backlogIntervalMs) {
           backlogMeasuredAt = Date.now();
           await backlog();
@@ -244,7 +417,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         logger.warn({ cause: describeError(err) }, 'outbox relay pass failed');
       }
       if (!running) break;
-      await sleepUntilWoken(Math.min(pollIntervalMs, nextRetryAt - Date.now()));
+      if (full) await roomFreed();
+      else await sleepUntilWoken(Math.min(pollIntervalMs, nextRetryAt - Date.now()));
     }
   }
 
@@ -261,8 +435,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   return {
     dispatch(events) {
       if (stopping || events.length === 0) return;
-      queued.push(...events);
-      delivering ??= deliverQueued();
+      // Written by this process's commit: first attempts, no handler done yet.
+      void submit(events, new Map(), false);
     },
     async start() {
       if (running) return;
@@ -278,7 +452,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       await unlisten?.().catch(() => {});
       unlisten = undefined;
       await loop;
-      await delivering;
+      loop = undefined;
+      while (unsettled.size > 0) await Promise.all(unsettled);
     },
     drain,
     listDead: ({ limit = 50, offset = 0 } = {}) => listDead(db, limit, offset),
@@ -300,4 +475,28 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       };
     },
   };
+}
+
+/** A queue with O(1) shift. */
+class Fifo<T> {
+  private items: (T | undefined)[] = [];
+  private head = 0;
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
 }
