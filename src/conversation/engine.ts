@@ -99,12 +99,12 @@ export function createConversationEngine(deps: EngineDeps) {
     const result = step(session, input, context);
 
     const state: TurnState = { phone, candidate, context, session: result.session, erased: false };
-    if (candidate && message) {
-      await candidates.update(candidate.id, { lastInboundAt: message.timestamp });
-      if (message.text && !state.erased) await transcript(state, 'in', message.text, at);
-    }
+    if (message?.text) await transcript(state, 'in', message.text, at);
     for (const effect of result.effects) await apply(state, effect, at);
     candidate = state.candidate;
+    // The 24-hour window opens with each message (also for a candidate created by this one's consent).
+    if (candidate && message && !state.erased)
+      await candidates.update(candidate.id, { lastInboundAt: message.timestamp });
 
     if (candidate && !state.erased && context.current && result.session.step !== 'done') {
       await applications.update(context.current.applicationId, { step: result.session.step });

@@ -34,6 +34,8 @@ export function candidatePhone(app: TestApp, graph: FakeGraphApi, waId: string) 
       const got = await until(label ?? `replies to ${JSON.stringify(kind)}`, () => {
         const fresh = replies().slice(seen);
         return done(fresh) ? fresh : undefined;
+      }).catch((err: Error) => {
+        throw new Error(`${err.message}; replies since: ${JSON.stringify(replies().slice(seen))}`);
       });
       seen += got.length;
       return got;
