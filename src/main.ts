@@ -23,6 +23,9 @@ try {
       { port: config.port, db: app.db.kind, kv: app.kv.kind, whatsapp: config.whatsapp.transport },
       'wa-recruiter listening',
     );
+    if (app.channel.kind === 'simulator') {
+      logger.info(`simulator: open http://localhost:${config.port}/simulator and chat as a candidate`);
+    }
   });
   server.on('error', (err) => {
     logger.fatal({ err }, 'HTTP server failed');
