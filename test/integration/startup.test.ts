@@ -28,7 +28,8 @@ function exitOf(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
-async function waitForStatus(url: string, status: number, timeoutMs = 20_000): Promise<Record<string, unknown>> {
+/** Start-up waits are generous: a loaded CI machine compiles and boots the service slowly. */
+async function waitForStatus(url: string, status: number, timeoutMs = 90_000): Promise<Record<string, unknown>> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline) {
@@ -71,7 +72,7 @@ describe('the service as a process', () => {
     expect(body.components).toMatchObject({ database: { kind: 'pglite' }, kv: { kind: 'memory' } });
     child.kill('SIGTERM');
     expect(await exitOf(child)).toBe(0);
-  });
+  }, 120_000);
 
   test.runIf(!!process.env.TEST_DATABASE_URL && hasRedisServer)(
     'on Postgres + Redis, readiness follows a Redis outage without a restart',
@@ -97,5 +98,6 @@ describe('the service as a process', () => {
         await db.destroy();
       }
     },
+    120_000,
   );
 });
