@@ -108,6 +108,7 @@ export async function compose(config: Config, logger: Logger, overrides: Overrid
     logger,
     metrics: outboxMetrics,
     maxAttempts: config.outbox.maxAttempts,
+    concurrency: config.outbox.concurrency,
   });
   const tm = createTransactionManager({
     uow,
