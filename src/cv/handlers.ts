@@ -61,7 +61,11 @@ export function subscribeCvHandlers(deps: {
           cvHash: deps.hashCv(extracted.text),
           analysisState: 'pending',
         });
-        tm.addEvent('cv.received', { applicationId: app.id, candidateId: app.candidateId });
+        tm.addEvent('cv.received', {
+          applicationId: app.id,
+          candidateId: app.candidateId,
+          ...(extracted.hiddenText?.length ? { hiddenText: extracted.hiddenText.slice(0, 20) } : {}),
+        });
         return true;
       },
     );
@@ -82,7 +86,9 @@ export function subscribeCvHandlers(deps: {
     const process = await deps.findProcess(app.processId);
     if (!process) return;
     // Throws AnalysisUnavailableError while the analyzer is down: the application stays pending and is retried.
-    const analysis = await deps.analysis.analyze(app.cvText, process.requirements);
+    const analysis = await deps.analysis.analyze(app.cvText, process.requirements, {
+      hiddenText: payload.hiddenText,
+    });
     await tm.transactional(async () => {
       const current = await applications.lockById(app.id);
       if (!current || current.cvHash !== app.cvHash) return; // restarted or erased meanwhile

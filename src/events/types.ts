@@ -11,7 +11,8 @@ export interface EventMap {
   'application.started': { applicationId: string; candidateId: string; processId: string };
   /** A CV document arrived: download, extract and continue the conversation (after commit). */
   'cv.document_received': { applicationId: string; candidateId: string; phone: string; media: MediaRef };
-  'cv.received': { applicationId: string; candidateId: string };
+  /** `hiddenText`: what the extractor found but a reader cannot see (flagged by the analysis, never scored). */
+  'cv.received': { applicationId: string; candidateId: string; hiddenText?: string[] };
   'cv.analyzed': { applicationId: string; cvHash: string; ok: boolean };
   'application.status_changed': {
     applicationId: string;
