@@ -1,3 +1,4 @@
+import type { ExtractFailureReason } from '../cv/parse.ts';
 import type { ApplicationStatus, Question } from '../db/schema.ts';
 import type { Button, InboundType, ListRow, MediaRef } from '../whatsapp/channel.ts';
 
@@ -39,15 +40,8 @@ export interface Session {
   reasks: number;
 }
 
-export type CvFailureReason =
-  | 'too_large'
-  | 'too_many_pages'
-  | 'scanned'
-  | 'encrypted'
-  | 'corrupt'
-  | 'unsupported'
-  | 'timeout'
-  | 'too_short';
+/** Why a CV document could not be read (the extractor's refusals). */
+export type CvFailureReason = ExtractFailureReason;
 
 /** What the candidate sent, as the transport normalized it (`InboundMessage` without routing fields). */
 export interface MessageInput {

@@ -1,5 +1,4 @@
 import type { ConversationEngine } from '../conversation/engine.ts';
-import type { CvFailureReason } from '../conversation/types.ts';
 import type { TransactionManager } from '../db/transaction-manager.ts';
 import { AppError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
@@ -45,7 +44,7 @@ export function subscribeCvHandlers(deps: {
       await deps.engine.continueWith(payload.phone, {
         kind: 'cv_extracted',
         ok: false,
-        reason: extracted.reason as CvFailureReason,
+        reason: extracted.reason,
         applicationId: app.id,
       });
       return;
