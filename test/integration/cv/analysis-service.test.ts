@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { CacheService } from '../../../src/cache/cache-service.ts';
 import type { KvStore } from '../../../src/cache/kv-store.ts';
-import { type AnalysisCache, createCvAnalysisService } from '../../../src/cv/analysis-service.ts';
+import { createCvAnalysisService } from '../../../src/cv/analysis-service.ts';
 import { createOfflineAnalyzer } from '../../../src/cv/analyzer-offline.ts';
 import { createOpenAiAnalyzer } from '../../../src/cv/analyzer-openai.ts';
 import { AnalysisUnavailableError } from '../../../src/cv/errors.ts';
@@ -31,41 +31,6 @@ async function fakeModel(request: FakeRequest) {
     skills: [],
   });
   return { ...profile, skills: [...profile.skills, { name: 'Haskell', evidence: ['Haskell at scale'] }] };
-}
-
-/**
- * A stand-in for CacheService.getOrSet until feat/cache lands (the integrator switches it): single-flight in
- * process through a map of promises, across instances through an NX lock in the store, values as JSON.
- */
-function singleFlightCache(store: KvStore): AnalysisCache {
-  const flights = new Map<string, Promise<unknown>>();
-  async function fill<T>(key: string, factory: () => Promise<T>, ttlMs: number): Promise<T> {
-    for (;;) {
-      const hit = await store.get(`analysis:${key}`);
-      if (hit !== null) return JSON.parse(hit) as T;
-      const token = randomUUID();
-      if (await store.set(`analysis#lock:${key}`, token, { ttlMs: 5_000, nx: true })) {
-        try {
-          const value = await factory();
-          await store.set(`analysis:${key}`, JSON.stringify(value), { ttlMs });
-          return value;
-        } finally {
-          await store.deleteIfEquals(`analysis#lock:${key}`, token);
-        }
-      }
-      await sleep(10);
-    }
-  }
-  return {
-    getOrSet<T>(key: string, factory: () => Promise<T>, options?: { ttlSeconds?: number }): Promise<T> {
-      let flight = flights.get(key) as Promise<T> | undefined;
-      if (!flight) {
-        flight = fill(key, factory, (options?.ttlSeconds ?? 3_600) * 1_000).finally(() => flights.delete(key));
-        flights.set(key, flight);
-      }
-      return flight;
-    },
-  };
 }
 
 describe.each(kvBackends)('CV analysis service on %s', (kind: KvBackend) => {
@@ -106,7 +71,8 @@ describe.each(kvBackends)('CV analysis service on %s', (kind: KvBackend) => {
     closers.push(() => openai.close());
     const service = createCvAnalysisService({
       analyzer: analyzer ?? openai,
-      cache: singleFlightCache(store),
+      // A CacheService per instance, each over its own connection: single-flight in process and across instances.
+      cache: new CacheService(store, { prefix: 'analysis', ttlSeconds: 60 }),
       logger,
       metrics,
       ttlSeconds: 60,
