@@ -145,9 +145,8 @@ export async function compose(config: Config, logger: Logger, overrides: Overrid
 
   // CV analysis.
   const cvMetrics = createCvMetrics(registry);
-  const analyzer = config.openai
-    ? createOpenAiAnalyzer({ ...config.openai, logger, metrics: cvMetrics })
-    : createOfflineAnalyzer();
+  const openAi = config.openai ? createOpenAiAnalyzer({ ...config.openai, logger, metrics: cvMetrics }) : undefined;
+  const analyzer = openAi ?? createOfflineAnalyzer();
   const analysis = createCvAnalysisService({
     analyzer,
     cache: caches.analysis,
@@ -155,6 +154,9 @@ export async function compose(config: Config, logger: Logger, overrides: Overrid
     metrics: cvMetrics,
     ttlSeconds: config.cache.analysisTtlSeconds,
   });
+  const fallbackAnalysis = config.openai
+    ? createCvAnalysisService({ analyzer: createOfflineAnalyzer(), cache: caches.analysis, logger, metrics: cvMetrics })
+    : undefined;
   const extractor = createCvExtractor({ ...config.cv, logger, metrics: cvMetrics });
   const hashCv = (text: string) => sha256Hex(normalizeCvText(text));
   const forgetCvAnalyses = async (cvHashes: string[]) => {
@@ -239,6 +241,7 @@ export async function compose(config: Config, logger: Logger, overrides: Overrid
     channel,
     extractor,
     analysis,
+    fallbackAnalysis,
     engine,
     applications,
     evaluation,
@@ -297,6 +300,7 @@ export async function compose(config: Config, logger: Logger, overrides: Overrid
       await channel.stop().catch((err) => logger.warn({ err }, 'WhatsApp transport did not stop cleanly'));
       await relay.stop();
       await extractor.close();
+      openAi?.close();
       if (!overrides.kv) await kv.close();
       if (!overrides.db) await db.close();
     },

@@ -8,6 +8,7 @@ import type { Evaluation } from '../recruiting/evaluation.ts';
 import type { ProcessRow } from '../recruiting/processes.ts';
 import type { Channel } from '../whatsapp/channel.ts';
 import type { CvAnalysisService } from './analysis-service.ts';
+import { AnalysisUnavailableError } from './errors.ts';
 import type { CvExtractor } from './extract.ts';
 
 /**
@@ -21,6 +22,8 @@ export function subscribeCvHandlers(deps: {
   channel: Channel;
   extractor: CvExtractor;
   analysis: CvAnalysisService;
+  /** Used when the main analyzer refuses for good (bad key, unusable output). */
+  fallbackAnalysis?: CvAnalysisService;
   engine: ConversationEngine;
   applications: ApplicationRepository;
   evaluation: Evaluation;
@@ -85,8 +88,18 @@ export function subscribeCvHandlers(deps: {
     const process = await deps.findProcess(app.processId);
     if (!process) return;
     // Throws AnalysisUnavailableError while the analyzer is down: the application stays pending and is retried.
-    const analysis = await deps.analysis.analyze(app.cvText, process.requirements, {
-      hiddenText: payload.hiddenText,
+    const options = { hiddenText: payload.hiddenText };
+    const analysis = await deps.analysis.analyze(app.cvText, process.requirements, options).catch((err) => {
+      // Retrying cannot fix a refused key or an unusable answer: fall back to the offline analyzer
+      // (the analysis names its analyzer, so the recruiter sees it). Anything else is retried later.
+      if (err instanceof AnalysisUnavailableError && !err.retryable && deps.fallbackAnalysis) {
+        deps.logger.warn(
+          { applicationId: app.id, reason: err.reason },
+          'CV analysis refused; using the offline analyzer',
+        );
+        return deps.fallbackAnalysis.analyze(app.cvText as string, process.requirements, options);
+      }
+      throw err;
     });
     await tm.transactional(async () => {
       const current = await applications.lockById(app.id);
