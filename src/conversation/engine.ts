@@ -41,15 +41,18 @@ export function createConversationEngine(deps: EngineDeps) {
   async function handleMessage(message: InboundMessage): Promise<'processed' | 'duplicate'> {
     const outcome = await tm.transactional(
       async () => {
-        const existing = await candidates.findByPhone(message.from);
         const fresh = await log.recordInbound({
           id: message.id,
           type: message.type,
           sentAt: message.timestamp,
-          candidateId: existing?.id ?? null,
+          phone: message.from,
         });
         if (!fresh) return 'duplicate' as const;
-        await runTurn(message.from, messageInput(message), existing, message);
+        const seq = await log.advance(phoneHash(message.from));
+        // Read only once the phone's lock is held: a message committed meanwhile may have created
+        // or changed the candidate (another instance, or this one).
+        const candidate = await candidates.findByPhone(message.from);
+        await runTurn(message.from, messageInput(message), candidate, seq, message);
         return 'processed' as const;
       },
       { name: 'inbound-message' },
@@ -71,11 +74,11 @@ export function createConversationEngine(deps: EngineDeps) {
   ): Promise<void> {
     await tm.transactional(
       async () => {
+        const seq = await log.advance(phoneHash(phone));
         const candidate = await candidates.findByPhone(phone);
         if (!candidate) return; // erased meanwhile
-        const seq = await log.advance(phoneHash(phone));
         if (beforeTurn && !(await beforeTurn())) return;
-        await runTurn(phone, input, candidate, undefined, seq);
+        await runTurn(phone, input, candidate, seq);
       },
       { name: 'conversation-continue' },
     );
@@ -85,11 +88,10 @@ export function createConversationEngine(deps: EngineDeps) {
     phone: string,
     input: Input,
     found: CandidateRow | undefined,
+    seq: number,
     message?: InboundMessage,
-    advanced?: number,
   ) {
     const hash = phoneHash(phone);
-    const seq = advanced ?? (await log.advance(hash));
     let candidate = found;
     const at = now();
     const context = await loadContext(deps, phone, candidate, at);
