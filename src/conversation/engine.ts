@@ -105,7 +105,7 @@ export function createConversationEngine(deps: EngineDeps) {
     for (const effect of result.effects) await apply(state, effect, at);
     candidate = state.candidate;
     // The 24-hour window opens with each message (also for a candidate created by this one's consent).
-    if (candidate && message && !state.erased)
+    if (candidate && message && !state.erased && opensWindow(candidate.lastInboundAt, message.timestamp))
       await candidates.update(candidate.id, { lastInboundAt: message.timestamp });
 
     if (candidate && !state.erased && context.current && result.session.step !== 'done') {
@@ -193,8 +193,7 @@ export function createConversationEngine(deps: EngineDeps) {
       }
       case 'save_answer': {
         const id = requireApplication(state, effect.type);
-        const app = await applications.findById(id);
-        await applications.update(id, { answers: { ...(app?.answers ?? {}), [effect.questionId]: effect.value } });
+        await applications.saveAnswer(id, effect.questionId, effect.value);
         return;
       }
       case 'store_cv_text': {
@@ -268,6 +267,16 @@ export function createConversationEngine(deps: EngineDeps) {
   return { handler, handleMessage, continueWith };
 }
 export type ConversationEngine = ReturnType<typeof createConversationEngine>;
+
+/**
+ * Whether a message moves the recorded last inbound time: only forwards (a late delivery of an older
+ * message must not shorten the window), and not for a minute after the last write (one statement
+ * less per message mid-conversation; the window then closes at most a minute early, never late).
+ */
+export function opensWindow(last: Date | null, sentAt: Date): boolean {
+  return last === null || sentAt.getTime() - last.getTime() >= WINDOW_WRITE_GRANULARITY_MS;
+}
+const WINDOW_WRITE_GRANULARITY_MS = 60_000;
 
 function toOutbound(reply: Reply, to: string): OutboundMessage {
   return { ...reply, to } as OutboundMessage;
