@@ -6,7 +6,7 @@ import type { CandidateRepository, CandidateRow } from '../recruiting/candidates
 import type { Evaluation } from '../recruiting/evaluation.ts';
 import type { InboundHandler, InboundMessage, OutboundMessage, StatusUpdate } from '../whatsapp/channel.ts';
 import { type ContextDeps, loadContext } from './context.ts';
-import type { ConversationLog } from './log.ts';
+import type { ConversationLog, TranscriptLine } from './log.ts';
 import { messageInput, rebuildSession, step } from './machine.ts';
 import type { ConversationMetrics } from './metrics.ts';
 import { phoneHash, type SessionStore } from './sessions.ts';
@@ -100,9 +100,10 @@ export function createConversationEngine(deps: EngineDeps) {
     const session = cached ?? rebuildSession(context);
     const result = step(session, input, context);
 
-    const state: TurnState = { phone, candidate, context, session: result.session, erased: false };
-    if (message?.text) await transcript(state, 'in', message.text, at);
+    const state: TurnState = { phone, candidate, context, session: result.session, erased: false, lines: [] };
+    if (message?.text) transcript(state, 'in', message.text, at);
     for (const effect of result.effects) await apply(state, effect, at);
+    await flushTranscript(state);
     candidate = state.candidate;
     // The 24-hour window opens with each message (also for a candidate created by this one's consent).
     if (candidate && message && !state.erased && opensWindow(candidate.lastInboundAt, message.timestamp))
@@ -126,6 +127,8 @@ export function createConversationEngine(deps: EngineDeps) {
     session: Session;
     erased: boolean;
     applicationId?: string;
+    /** Transcript lines of this turn, written in one statement (before effects that need them on disk). */
+    lines: TranscriptLine[];
   }
 
   function currentApplicationId(state: TurnState): string | undefined {
@@ -137,15 +140,20 @@ export function createConversationEngine(deps: EngineDeps) {
     return state.candidate;
   }
 
-  async function transcript(state: TurnState, direction: 'in' | 'out', body: string, at: Date) {
+  function transcript(state: TurnState, direction: 'in' | 'out', body: string, at: Date) {
     if (!state.candidate || state.erased) return;
-    await log.appendTranscript({
+    state.lines.push({
       candidateId: state.candidate.id,
       applicationId: currentApplicationId(state) ?? null,
       direction,
       body,
       at,
     });
+  }
+
+  async function flushTranscript(state: TurnState) {
+    const lines = state.lines.splice(0);
+    await log.appendTranscript(lines);
   }
 
   async function apply(state: TurnState, effect: Effect, at: Date): Promise<void> {
@@ -157,7 +165,7 @@ export function createConversationEngine(deps: EngineDeps) {
           ...(state.candidate && !state.erased ? { candidateId: state.candidate.id } : {}),
           ...(currentApplicationId(state) ? { applicationId: currentApplicationId(state) } : {}),
         });
-        await transcript(state, 'out', effect.message.text, at);
+        transcript(state, 'out', effect.message.text, at);
         return;
       }
       case 'record_consent': {
@@ -227,12 +235,14 @@ export function createConversationEngine(deps: EngineDeps) {
       }
       case 'restart_application': {
         const id = currentApplicationId(state);
+        await flushTranscript(state); // discard detaches the application's lines, these included
         if (id) await applications.discard(id);
         state.applicationId = undefined;
         return;
       }
       case 'erase_candidate': {
         if (!state.candidate) return;
+        state.lines.length = 0; // erased with the rest
         const erased = await candidates.erase(state.candidate.id);
         state.erased = true;
         if (erased?.cvHashes.length) {

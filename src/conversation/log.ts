@@ -2,6 +2,14 @@ import { eq, sql } from 'drizzle-orm';
 import type { DbAccess } from '../db/access.ts';
 import { candidates, conversations, inboundMessages, messageStatuses, transcriptEntries } from '../db/schema.ts';
 
+export interface TranscriptLine {
+  candidateId: string;
+  applicationId: string | null;
+  direction: 'in' | 'out';
+  body: string;
+  at: Date;
+}
+
 /** Inbound message ledger, transcript and delivery statuses: what the conversation writes besides domain rows. */
 export function createConversationLog(access: DbAccess) {
   return {
@@ -49,14 +57,10 @@ export function createConversationLog(access: DbAccess) {
         .where(eq(inboundMessages.id, id));
       return rows.length === 1;
     },
-    async appendTranscript(entry: {
-      candidateId: string;
-      applicationId: string | null;
-      direction: 'in' | 'out';
-      body: string;
-      at: Date;
-    }) {
-      await access.db.insert(transcriptEntries).values(entry);
+    /** Appends transcript lines in one statement, in the order given. */
+    async appendTranscript(entries: TranscriptLine | TranscriptLine[]) {
+      const rows = Array.isArray(entries) ? entries : [entries];
+      if (rows.length > 0) await access.db.insert(transcriptEntries).values(rows);
     },
     async recordStatus(status: { messageId: string; status: string; at: Date; error?: unknown }) {
       await access.db
