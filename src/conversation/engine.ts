@@ -126,13 +126,15 @@ export function createConversationEngine(deps: EngineDeps) {
     context: Context;
     session: Session;
     erased: boolean;
-    applicationId?: string;
+    /** Set by this turn: the application it started, or null once it discarded the current one. */
+    applicationId?: string | null;
     /** Transcript lines of this turn, written in one statement (before effects that need them on disk). */
     lines: TranscriptLine[];
   }
 
   function currentApplicationId(state: TurnState): string | undefined {
-    return state.applicationId ?? state.context.current?.applicationId;
+    if (state.applicationId !== undefined) return state.applicationId ?? undefined;
+    return state.context.current?.applicationId;
   }
 
   async function ensureCandidate(state: TurnState): Promise<CandidateRow> {
@@ -237,7 +239,7 @@ export function createConversationEngine(deps: EngineDeps) {
         const id = currentApplicationId(state);
         await flushTranscript(state); // discard detaches the application's lines, these included
         if (id) await applications.discard(id);
-        state.applicationId = undefined;
+        state.applicationId = null; // not the context's any more: it is gone
         return;
       }
       case 'erase_candidate': {
