@@ -6,7 +6,7 @@ import type { CandidateRepository, CandidateRow } from '../recruiting/candidates
 import type { Evaluation } from '../recruiting/evaluation.ts';
 import type { InboundHandler, InboundMessage, OutboundMessage, StatusUpdate } from '../whatsapp/channel.ts';
 import { type ContextDeps, loadContext } from './context.ts';
-import type { ConversationLog } from './log.ts';
+import type { ConversationLog, TranscriptLine } from './log.ts';
 import { messageInput, rebuildSession, step } from './machine.ts';
 import type { ConversationMetrics } from './metrics.ts';
 import { phoneHash, type SessionStore } from './sessions.ts';
@@ -41,15 +41,18 @@ export function createConversationEngine(deps: EngineDeps) {
   async function handleMessage(message: InboundMessage): Promise<'processed' | 'duplicate'> {
     const outcome = await tm.transactional(
       async () => {
-        const existing = await candidates.findByPhone(message.from);
         const fresh = await log.recordInbound({
           id: message.id,
           type: message.type,
           sentAt: message.timestamp,
-          candidateId: existing?.id ?? null,
+          phone: message.from,
         });
         if (!fresh) return 'duplicate' as const;
-        await runTurn(message.from, messageInput(message), existing, message);
+        const seq = await log.advance(phoneHash(message.from));
+        // Read only once the phone's lock is held: a message committed meanwhile may have created
+        // or changed the candidate (another instance, or this one).
+        const candidate = await candidates.findByPhone(message.from);
+        await runTurn(message.from, messageInput(message), candidate, seq, message);
         return 'processed' as const;
       },
       { name: 'inbound-message' },
@@ -71,11 +74,11 @@ export function createConversationEngine(deps: EngineDeps) {
   ): Promise<void> {
     await tm.transactional(
       async () => {
+        const seq = await log.advance(phoneHash(phone));
         const candidate = await candidates.findByPhone(phone);
         if (!candidate) return; // erased meanwhile
-        const seq = await log.advance(phoneHash(phone));
         if (beforeTurn && !(await beforeTurn())) return;
-        await runTurn(phone, input, candidate, undefined, seq);
+        await runTurn(phone, input, candidate, seq);
       },
       { name: 'conversation-continue' },
     );
@@ -85,11 +88,10 @@ export function createConversationEngine(deps: EngineDeps) {
     phone: string,
     input: Input,
     found: CandidateRow | undefined,
+    seq: number,
     message?: InboundMessage,
-    advanced?: number,
   ) {
     const hash = phoneHash(phone);
-    const seq = advanced ?? (await log.advance(hash));
     let candidate = found;
     const at = now();
     const context = await loadContext(deps, phone, candidate, at);
@@ -98,12 +100,13 @@ export function createConversationEngine(deps: EngineDeps) {
     const session = cached ?? rebuildSession(context);
     const result = step(session, input, context);
 
-    const state: TurnState = { phone, candidate, context, session: result.session, erased: false };
-    if (message?.text) await transcript(state, 'in', message.text, at);
+    const state: TurnState = { phone, candidate, context, session: result.session, erased: false, lines: [] };
+    if (message?.text) transcript(state, 'in', message.text, at);
     for (const effect of result.effects) await apply(state, effect, at);
+    await flushTranscript(state);
     candidate = state.candidate;
     // The 24-hour window opens with each message (also for a candidate created by this one's consent).
-    if (candidate && message && !state.erased)
+    if (candidate && message && !state.erased && opensWindow(candidate.lastInboundAt, message.timestamp))
       await candidates.update(candidate.id, { lastInboundAt: message.timestamp });
 
     if (candidate && !state.erased && context.current && result.session.step !== 'done') {
@@ -123,11 +126,15 @@ export function createConversationEngine(deps: EngineDeps) {
     context: Context;
     session: Session;
     erased: boolean;
-    applicationId?: string;
+    /** Set by this turn: the application it started, or null once it discarded the current one. */
+    applicationId?: string | null;
+    /** Transcript lines of this turn, written in one statement (before effects that need them on disk). */
+    lines: TranscriptLine[];
   }
 
   function currentApplicationId(state: TurnState): string | undefined {
-    return state.applicationId ?? state.context.current?.applicationId;
+    if (state.applicationId !== undefined) return state.applicationId ?? undefined;
+    return state.context.current?.applicationId;
   }
 
   async function ensureCandidate(state: TurnState): Promise<CandidateRow> {
@@ -135,15 +142,20 @@ export function createConversationEngine(deps: EngineDeps) {
     return state.candidate;
   }
 
-  async function transcript(state: TurnState, direction: 'in' | 'out', body: string, at: Date) {
+  function transcript(state: TurnState, direction: 'in' | 'out', body: string, at: Date) {
     if (!state.candidate || state.erased) return;
-    await log.appendTranscript({
+    state.lines.push({
       candidateId: state.candidate.id,
       applicationId: currentApplicationId(state) ?? null,
       direction,
       body,
       at,
     });
+  }
+
+  async function flushTranscript(state: TurnState) {
+    const lines = state.lines.splice(0);
+    await log.appendTranscript(lines);
   }
 
   async function apply(state: TurnState, effect: Effect, at: Date): Promise<void> {
@@ -155,7 +167,7 @@ export function createConversationEngine(deps: EngineDeps) {
           ...(state.candidate && !state.erased ? { candidateId: state.candidate.id } : {}),
           ...(currentApplicationId(state) ? { applicationId: currentApplicationId(state) } : {}),
         });
-        await transcript(state, 'out', effect.message.text, at);
+        transcript(state, 'out', effect.message.text, at);
         return;
       }
       case 'record_consent': {
@@ -191,8 +203,7 @@ export function createConversationEngine(deps: EngineDeps) {
       }
       case 'save_answer': {
         const id = requireApplication(state, effect.type);
-        const app = await applications.findById(id);
-        await applications.update(id, { answers: { ...(app?.answers ?? {}), [effect.questionId]: effect.value } });
+        await applications.saveAnswer(id, effect.questionId, effect.value);
         return;
       }
       case 'store_cv_text': {
@@ -226,12 +237,14 @@ export function createConversationEngine(deps: EngineDeps) {
       }
       case 'restart_application': {
         const id = currentApplicationId(state);
+        await flushTranscript(state); // discard detaches the application's lines, these included
         if (id) await applications.discard(id);
-        state.applicationId = undefined;
+        state.applicationId = null; // not the context's any more: it is gone
         return;
       }
       case 'erase_candidate': {
         if (!state.candidate) return;
+        state.lines.length = 0; // erased with the rest
         const erased = await candidates.erase(state.candidate.id);
         state.erased = true;
         if (erased?.cvHashes.length) {
@@ -266,6 +279,16 @@ export function createConversationEngine(deps: EngineDeps) {
   return { handler, handleMessage, continueWith };
 }
 export type ConversationEngine = ReturnType<typeof createConversationEngine>;
+
+/**
+ * Whether a message moves the recorded last inbound time: only forwards (a late delivery of an older
+ * message must not shorten the window), and not for a minute after the last write (one statement
+ * less per message mid-conversation; the window then closes at most a minute early, never late).
+ */
+export function opensWindow(last: Date | null, sentAt: Date): boolean {
+  return last === null || sentAt.getTime() - last.getTime() >= WINDOW_WRITE_GRANULARITY_MS;
+}
+const WINDOW_WRITE_GRANULARITY_MS = 60_000;
 
 function toOutbound(reply: Reply, to: string): OutboundMessage {
   return { ...reply, to } as OutboundMessage;

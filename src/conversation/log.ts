@@ -1,6 +1,14 @@
 import { eq, sql } from 'drizzle-orm';
 import type { DbAccess } from '../db/access.ts';
-import { conversations, inboundMessages, messageStatuses, transcriptEntries } from '../db/schema.ts';
+import { candidates, conversations, inboundMessages, messageStatuses, transcriptEntries } from '../db/schema.ts';
+
+export interface TranscriptLine {
+  candidateId: string;
+  applicationId: string | null;
+  direction: 'in' | 'out';
+  body: string;
+  at: Date;
+}
 
 /** Inbound message ledger, transcript and delivery statuses: what the conversation writes besides domain rows. */
 export function createConversationLog(access: DbAccess) {
@@ -20,16 +28,24 @@ export function createConversationLog(access: DbAccess) {
         .returning({ seq: conversations.seq });
       return row?.seq ?? 1;
     },
-    /** Records an inbound message by its channel id; false when it was already recorded (a redelivery). */
+    /**
+     * Records an inbound message by its channel id; false when it was already recorded (a redelivery).
+     * With `phone`, the row points at that phone's candidate, if any (looked up in the same statement).
+     */
     async recordInbound(message: {
       id: string;
       type: string;
       sentAt: Date;
-      candidateId: string | null;
+      candidateId?: string | null;
+      phone?: string;
     }): Promise<boolean> {
+      const candidateId =
+        message.phone !== undefined
+          ? sql`(select ${candidates.id} from ${candidates} where ${candidates.phone} = ${message.phone})`
+          : (message.candidateId ?? null);
       const rows = await access.db
         .insert(inboundMessages)
-        .values({ id: message.id, type: message.type, sentAt: message.sentAt, candidateId: message.candidateId })
+        .values({ id: message.id, type: message.type, sentAt: message.sentAt, candidateId })
         .onConflictDoNothing({ target: inboundMessages.id })
         .returning({ id: inboundMessages.id });
       return rows.length === 1;
@@ -41,14 +57,10 @@ export function createConversationLog(access: DbAccess) {
         .where(eq(inboundMessages.id, id));
       return rows.length === 1;
     },
-    async appendTranscript(entry: {
-      candidateId: string;
-      applicationId: string | null;
-      direction: 'in' | 'out';
-      body: string;
-      at: Date;
-    }) {
-      await access.db.insert(transcriptEntries).values(entry);
+    /** Appends transcript lines in one statement, in the order given. */
+    async appendTranscript(entries: TranscriptLine | TranscriptLine[]) {
+      const rows = Array.isArray(entries) ? entries : [entries];
+      if (rows.length > 0) await access.db.insert(transcriptEntries).values(rows);
     },
     async recordStatus(status: { messageId: string; status: string; at: Date; error?: unknown }) {
       await access.db

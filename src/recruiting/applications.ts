@@ -103,6 +103,16 @@ export function createApplicationRepository(access: DbAccess) {
         .set({ ...values, updatedAt: new Date() })
         .where(eq(applications.id, id));
     },
+    /** Sets one answer in one statement (no read first): jsonb concatenation keeps the others. */
+    async saveAnswer(id: string, questionId: string, value: unknown): Promise<void> {
+      await access.db
+        .update(applications)
+        .set({
+          answers: sql`${applications.answers} || ${JSON.stringify({ [questionId]: value })}::jsonb`,
+          updatedAt: new Date(),
+        })
+        .where(eq(applications.id, id));
+    },
     /** Drops an in-progress application (restart); its transcript lines stay with the candidate. */
     async discard(id: string): Promise<void> {
       await access.db
