@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { outbox } from '../../../src/db/schema.ts';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../../support/app.ts';
@@ -269,7 +269,8 @@ describe.each(backendPairs)('admin API on %s + %s', (dbBackend, kvBackend) => {
       const events = await db.client.db
         .select({ payload: outbox.payload })
         .from(outbox)
-        .where(eq(outbox.type, 'process.status_changed'));
+        .where(eq(outbox.type, 'process.status_changed'))
+        .orderBy(asc(outbox.createdAt), asc(outbox.id));
       const mine = events.map((e) => e.payload as JsonBody).filter((e) => e.processId === p.id);
       expect(mine.map((e) => `${e.from}->${e.to}`)).toEqual([
         'draft->open',
@@ -288,10 +289,7 @@ describe.each(backendPairs)('admin API on %s + %s', (dbBackend, kvBackend) => {
       );
       const got = await bodyOf(await t.api('GET', `/api/processes/${p.id}`));
       expect(got).toMatchObject({ title: p.title, status: 'draft' });
-      const events = await db.client.db
-        .select()
-        .from(outbox)
-        .where(and(eq(outbox.type, 'process.status_changed')));
+      const events = await db.client.db.select().from(outbox).where(eq(outbox.type, 'process.status_changed'));
       expect(events.filter((e) => (e.payload as JsonBody).processId === p.id)).toEqual([]);
     });
 

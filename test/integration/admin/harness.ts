@@ -48,7 +48,15 @@ export async function apply(
   graph: FakeGraphApi,
   db: TestDb,
   code: string,
-  options: { waId?: string; name?: string; email?: string; locale?: 'es' | 'en'; permit?: boolean } = {},
+  options: {
+    waId?: string;
+    name?: string;
+    email?: string;
+    locale?: 'es' | 'en';
+    permit?: boolean;
+    /** The CV as a PDF (default: the sample CV). */
+    cv?: Buffer;
+  } = {},
 ) {
   const locale = options.locale ?? 'es';
   const waId = options.waId ?? newWaId(locale === 'es' ? '34' : '44');
@@ -59,7 +67,7 @@ export async function apply(
   await c.say({ type: 'list_reply', id: code, title: code }, (r) => r.length > 0, 'name question');
   await c.say({ type: 'text', body: options.name ?? 'Ana García' }, (r) => r.length > 0, 'email question');
   await c.say({ type: 'text', body: options.email ?? 'ana.garcia@example.com' }, (r) => r.length > 0, 'CV request');
-  const mediaId = graph.addMedia(await buildCvPdf(2), 'application/pdf');
+  const mediaId = graph.addMedia(options.cv ?? (await buildCvPdf(2)), 'application/pdf');
   await c.say({ type: 'document', mediaId, filename: 'cv.pdf' }, hasIds('answer.yes', 'answer.no'), 'question');
   const yes = options.permit ?? true;
   await c.say(
