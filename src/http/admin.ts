@@ -43,6 +43,13 @@ export function createAdminRouter(deps: AdminDeps): Router {
     return router;
   }
 
+  /** The `:id` of the path: a malformed id names nothing, so it is a 404 like an unknown one (never a 400). */
+  const idOf = (params: unknown, what: string): string => {
+    const parsed = IdParams.safeParse(params);
+    if (!parsed.success) throw notFound(what);
+    return parsed.data.id;
+  };
+
   const api = Router();
   api.use(requireBearer(deps.token) as RequestHandler);
   const { recruiting } = deps;
@@ -55,10 +62,10 @@ export function createAdminRouter(deps: AdminDeps): Router {
     res.json({ ...(await recruiting.listProcesses(query)), limit: query.limit, offset: query.offset });
   });
   api.get('/processes/:id', async (req, res) => {
-    res.json(await recruiting.getProcess(IdParams.parse(req.params).id));
+    res.json(await recruiting.getProcess(idOf(req.params, 'Process')));
   });
   api.patch('/processes/:id', async (req, res) => {
-    const { id } = IdParams.parse(req.params);
+    const id = idOf(req.params, 'Process');
     res.json(await recruiting.updateProcess(id, UpdateProcessBody.parse(req.body)));
   });
 
@@ -67,16 +74,16 @@ export function createAdminRouter(deps: AdminDeps): Router {
     res.json({ ...(await recruiting.listApplications(query)), limit: query.limit, offset: query.offset });
   });
   api.get('/applications/:id', async (req, res) => {
-    res.json(await recruiting.getApplication(IdParams.parse(req.params).id));
+    res.json(await recruiting.getApplication(idOf(req.params, 'Application')));
   });
   api.post('/applications/:id/status', async (req, res) => {
-    const { id } = IdParams.parse(req.params);
+    const id = idOf(req.params, 'Application');
     await recruiting.decide(id, DecisionBody.parse(req.body));
     res.json(await recruiting.getApplication(id));
   });
 
   api.delete('/candidates/:id', async (req, res) => {
-    await recruiting.eraseCandidate(IdParams.parse(req.params).id);
+    await recruiting.eraseCandidate(idOf(req.params, 'Candidate'));
     res.json({ erased: true });
   });
 
@@ -85,8 +92,7 @@ export function createAdminRouter(deps: AdminDeps): Router {
     res.json({ items: await deps.events.list(state, { limit, offset }), limit, offset });
   });
   api.post('/events/:id/retry', async (req, res) => {
-    const { id } = IdParams.parse(req.params);
-    if (!(await deps.events.retry(id))) throw notFound('Dead event');
+    if (!(await deps.events.retry(idOf(req.params, 'Dead event')))) throw notFound('Dead event');
     res.json({ retried: true });
   });
 

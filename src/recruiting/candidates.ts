@@ -1,6 +1,6 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, ne, or, sql } from 'drizzle-orm';
 import type { DbAccess } from '../db/access.ts';
-import { applications, candidates, inboundMessages, transcriptEntries } from '../db/schema.ts';
+import { applications, candidates, inboundMessages, outbox, transcriptEntries } from '../db/schema.ts';
 
 export type CandidateRow = typeof candidates.$inferSelect;
 export type CandidateUpdate = Partial<
@@ -31,7 +31,9 @@ export function createCandidateRepository(access: DbAccess) {
     },
     /**
      * Erases a candidate's personal data: name, email, phone (replaced, so the number may apply again),
-     * CV text, analysis, answers and transcript. Applications stay as anonymous rows (status counts).
+     * CV text, analysis, answers, transcript, and the payloads of finished outbox events that mention
+     * them (sent messages, notifications). Applications stay as anonymous rows (status counts).
+     * Pending events are left to their handlers, which skip erased candidates.
      */
     async erase(id: string): Promise<{ cvHashes: string[] } | undefined> {
       const [candidate] = await access.db.select().from(candidates).where(eq(candidates.id, id)).for('update');
@@ -46,6 +48,13 @@ export function createCandidateRepository(access: DbAccess) {
         .update(applications)
         .set({ cvText: null, cvHash: null, analysis: null, answers: {}, scoreBreakdown: null, updatedAt: new Date() })
         .where(eq(applications.candidateId, id));
+      const mentions = [id, candidate.phone, candidate.name, candidate.email]
+        .filter((s): s is string => !!s && s.length >= 3)
+        .map((s) => sql`strpos(${outbox.payload}::text, ${s}) > 0`);
+      await access.db
+        .update(outbox)
+        .set({ payload: { erased: true } })
+        .where(and(ne(outbox.state, 'pending'), or(...mentions)));
       await access.db
         .update(candidates)
         .set({
