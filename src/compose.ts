@@ -36,7 +36,7 @@ import { createHttpMetrics, createMetricsRegistry } from './observability/metric
 import { createApplicationRepository } from './recruiting/applications.ts';
 import { createCandidateRepository } from './recruiting/candidates.ts';
 import { createEvaluation } from './recruiting/evaluation.ts';
-import { createFunnelMetrics } from './recruiting/metrics.ts';
+import { createDropOffSweep, createFunnelMetrics } from './recruiting/metrics.ts';
 import { createProcessRepository } from './recruiting/processes.ts';
 import { createRecruiterService } from './recruiting/recruiter-service.ts';
 import { seedDemoProcess } from './recruiting/seed.ts';
@@ -190,6 +190,7 @@ export async function compose(config: Config, logger: Logger, overrides: Overrid
     },
   });
   createFunnelMetrics(registry, { applications, uow });
+  const dropOff = createDropOffSweep({ registry, uow, kv, sessionTtlSeconds: config.cache.sessionTtlSeconds, logger });
 
   // The conversation.
   const engine = createConversationEngine({
@@ -292,12 +293,14 @@ export async function compose(config: Config, logger: Logger, overrides: Overrid
     async start() {
       await relay.start();
       await channel.start(engine.handler);
+      dropOff.start();
     },
     beginShutdown: () => {
       shuttingDown = true;
     },
     async close() {
       await channel.stop().catch((err) => logger.warn({ err }, 'WhatsApp transport did not stop cleanly'));
+      await dropOff.stop();
       await relay.stop();
       await extractor.close();
       openAi?.close();
