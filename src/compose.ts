@@ -13,7 +13,6 @@ import { createConversationMetrics } from './conversation/metrics.ts';
 import { createSessionStore, phoneHash } from './conversation/sessions.ts';
 import { createCvAnalysisService } from './cv/analysis-service.ts';
 import { createOfflineAnalyzer } from './cv/analyzer-offline.ts';
-import { createOpenAiAnalyzer } from './cv/analyzer-openai.ts';
 import { createCvExtractor } from './cv/extract.ts';
 import { subscribeCvHandlers } from './cv/handlers.ts';
 import { createCvMetrics } from './cv/metrics.ts';
@@ -48,8 +47,6 @@ import { createWhatsAppMetrics } from './whatsapp/metrics.ts';
 import { subscribeWhatsAppSender } from './whatsapp/sender.ts';
 import { createSimulatorChannel } from './whatsapp/simulator/channel.ts';
 import { createSimulatorRouter } from './whatsapp/simulator/router.ts';
-import { createWebJsChannel, createWebJsClient } from './whatsapp/web-js.ts';
-import { createWhatsAppSessionRouter } from './whatsapp/web-js-admin.ts';
 
 export interface App {
   config: Config;
@@ -99,7 +96,11 @@ export async function compose(config: Config, logger: Logger, overrides: Overrid
   };
 
   // Transactions and the outbox.
-  const uow = createUnitOfWork(db, logger, { metrics: createTxMetrics(registry) });
+  const uow = createUnitOfWork(db, logger, {
+    metrics: createTxMetrics(registry),
+    // Postgres connections carry the timeout already (see createDbClient): no SET LOCAL per transaction.
+    connectionStatementTimeoutMs: config.db.kind === 'postgres' ? config.tx.statementTimeoutMs : undefined,
+  });
   const bus = createEventBus();
   const outboxMetrics = createOutboxMetrics(registry);
   const relay = createOutboxRelay({
@@ -145,7 +146,10 @@ export async function compose(config: Config, logger: Logger, overrides: Overrid
 
   // CV analysis.
   const cvMetrics = createCvMetrics(registry);
-  const openAi = config.openai ? createOpenAiAnalyzer({ ...config.openai, logger, metrics: cvMetrics }) : undefined;
+  // Heavy SDKs load only when configured (the openai SDK; whatsapp-web.js and Puppeteer below).
+  const openAi = config.openai
+    ? (await import('./cv/analyzer-openai.ts')).createOpenAiAnalyzer({ ...config.openai, logger, metrics: cvMetrics })
+    : undefined;
   const analyzer = openAi ?? createOfflineAnalyzer();
   const analysis = createCvAnalysisService({
     analyzer,
@@ -202,7 +206,6 @@ export async function compose(config: Config, logger: Logger, overrides: Overrid
     evaluation,
     logger,
     metrics: conversationMetrics,
-    findProcess: recruiting.findProcess,
     openProcesses: recruiting.openProcesses,
     defaultLocale: config.defaultLocale,
     hashCv,
@@ -211,7 +214,7 @@ export async function compose(config: Config, logger: Logger, overrides: Overrid
 
   // The WhatsApp transport.
   const waMetrics = createWhatsAppMetrics(registry);
-  const { channel, simulator } = createChannel(config, logger, waMetrics, overrides, routers, engine.handler, kv);
+  const { channel, simulator } = await createChannel(config, logger, waMetrics, overrides, routers, engine.handler, kv);
   if (simulator) {
     routers.push(
       createSimulatorRouter({
@@ -310,7 +313,7 @@ export async function compose(config: Config, logger: Logger, overrides: Overrid
   };
 }
 
-function createChannel(
+async function createChannel(
   config: Config,
   logger: Logger,
   metrics: ReturnType<typeof createWhatsAppMetrics>,
@@ -318,7 +321,7 @@ function createChannel(
   routers: Router[],
   handler: ReturnType<typeof createConversationEngine>['handler'],
   kv: KvStore,
-): { channel: Channel; simulator?: ReturnType<typeof createSimulatorChannel> } {
+): Promise<{ channel: Channel; simulator?: ReturnType<typeof createSimulatorChannel> }> {
   const wa = config.whatsapp;
   if (overrides.channel) return { channel: overrides.channel };
   if (wa.transport === 'cloud') {
@@ -352,6 +355,8 @@ function createChannel(
       wa.webjs.auth === 'remote'
         ? { kind: 'remote' as const, kv, dataPath: wa.webjs.authDir }
         : { kind: 'local' as const, dataPath: wa.webjs.authDir };
+    const { createWebJsChannel, createWebJsClient } = await import('./whatsapp/web-js.ts');
+    const { createWhatsAppSessionRouter } = await import('./whatsapp/web-js-admin.ts');
     const channel = createWebJsChannel({
       clientFactory: () => createWebJsClient({ executablePath: wa.webjs.executablePath, auth, logger }),
       logger,

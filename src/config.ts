@@ -16,6 +16,7 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   DATABASE_URL: z.preprocess(emptyToUndefined, postgresUrl.optional()),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(20),
   PGLITE_DIR: z.string().default('./data/pglite'),
   REDIS_URL: z.preprocess(emptyToUndefined, redisUrl.optional()),
   REDIS_HOST: optionalString,
@@ -82,7 +83,12 @@ function toConfig(env: Env) {
     logLevel: env.LOG_LEVEL,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     db: env.DATABASE_URL
-      ? { kind: 'postgres' as const, url: env.DATABASE_URL }
+      ? {
+          kind: 'postgres' as const,
+          url: env.DATABASE_URL,
+          max: env.DATABASE_POOL_MAX,
+          statementTimeoutMs: env.TX_STATEMENT_TIMEOUT_MS,
+        }
       : { kind: 'pglite' as const, dir: env.PGLITE_DIR },
     kv: { ...redis, keyPrefix: env.REDIS_KEY_PREFIX },
     cache: {

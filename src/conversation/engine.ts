@@ -48,11 +48,7 @@ export function createConversationEngine(deps: EngineDeps) {
           phone: message.from,
         });
         if (!fresh) return 'duplicate' as const;
-        const seq = await log.advance(phoneHash(message.from));
-        // Read only once the phone's lock is held: a message committed meanwhile may have created
-        // or changed the candidate (another instance, or this one).
-        const candidate = await candidates.findByPhone(message.from);
-        await runTurn(message.from, messageInput(message), candidate, seq, message);
+        await runTurn(message.from, messageInput(message), await log.advance(phoneHash(message.from)), message);
         return 'processed' as const;
       },
       { name: 'inbound-message' },
@@ -75,27 +71,29 @@ export function createConversationEngine(deps: EngineDeps) {
     await tm.transactional(
       async () => {
         const seq = await log.advance(phoneHash(phone));
-        const candidate = await candidates.findByPhone(phone);
-        if (!candidate) return; // erased meanwhile
+        if (!(await candidates.findByPhone(phone))) return; // erased meanwhile
         if (beforeTurn && !(await beforeTurn())) return;
-        await runTurn(phone, input, candidate, seq);
+        await runTurn(phone, input, seq);
       },
       { name: 'conversation-continue' },
     );
   }
 
-  async function runTurn(
-    phone: string,
-    input: Input,
-    found: CandidateRow | undefined,
-    seq: number,
-    message?: InboundMessage,
-  ) {
+  /**
+   * One step of the machine for a phone whose conversation row is locked (`seq` is its new sequence).
+   * Everything is read only once the lock is held: a message committed meanwhile (on this instance or
+   * another) may have created or changed the candidate. Independent reads go out together.
+   */
+  async function runTurn(phone: string, input: Input, seq: number, message?: InboundMessage) {
     const hash = phoneHash(phone);
-    let candidate = found;
     const at = now();
-    const context = await loadContext(deps, phone, candidate, at);
-    const cached = await sessions.load(hash, seq - 1);
+    const [found, cached, openProcesses] = await Promise.all([
+      candidates.findByPhone(phone),
+      sessions.load(hash, seq - 1),
+      deps.openProcesses(),
+    ]);
+    let candidate = found;
+    const context = await loadContext(deps, phone, candidate, at, openProcesses);
     if (!cached && seq > 1) metrics?.sessionsRebuilt.inc();
     const session = cached ?? rebuildSession(context);
     const result = step(session, input, context);
@@ -109,7 +107,13 @@ export function createConversationEngine(deps: EngineDeps) {
     if (candidate && message && !state.erased && opensWindow(candidate.lastInboundAt, message.timestamp))
       await candidates.update(candidate.id, { lastInboundAt: message.timestamp });
 
-    if (candidate && !state.erased && context.current && result.session.step !== 'done') {
+    if (
+      candidate &&
+      !state.erased &&
+      context.current &&
+      result.session.step !== 'done' &&
+      result.session.step !== context.current.step
+    ) {
       await applications.update(context.current.applicationId, { step: result.session.step });
     }
     if (state.erased) {

@@ -12,7 +12,15 @@ export type Schema = typeof schema;
 /** The drizzle database, whichever driver is under it. */
 export type Database = PgDatabase<PgQueryResultHKT, Schema>;
 
-export type DbConfig = { kind: 'postgres'; url: string; max?: number } | { kind: 'pglite'; dir?: string };
+export type DbConfig =
+  | {
+      kind: 'postgres';
+      url: string;
+      max?: number;
+      /** Session defaults for `statement_timeout` and `idle_in_transaction_session_timeout` (ms). */
+      statementTimeoutMs?: number;
+    }
+  | { kind: 'pglite'; dir?: string };
 
 export interface DbClient {
   kind: 'postgres' | 'pglite';
@@ -30,7 +38,16 @@ export function createDbClient(config: DbConfig, logger?: Logger): DbClient {
       onnotice: () => {},
       connect_timeout: 5,
       idle_timeout: 30,
-      connection: { application_name: 'wa-recruiter' },
+      connection: {
+        application_name: 'wa-recruiter',
+        // Set once per connection, so transactions need no SET LOCAL round trip.
+        ...(config.statementTimeoutMs
+          ? {
+              statement_timeout: config.statementTimeoutMs,
+              idle_in_transaction_session_timeout: config.statementTimeoutMs,
+            }
+          : {}),
+      },
     });
     const db = drizzlePostgres(client, { schema }) as unknown as Database;
     return {

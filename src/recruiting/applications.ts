@@ -58,7 +58,12 @@ export function createApplicationRepository(access: DbAccess) {
     /** A candidate's applications with their process code and title, newest first. */
     async listForCandidate(candidateId: string) {
       return access.db
-        .select({ application: applications, processCode: processes.code, processTitle: processes.title })
+        .select({
+          application: applications,
+          processCode: processes.code,
+          processTitle: processes.title,
+          questions: processes.questions,
+        })
         .from(applications)
         .innerJoin(processes, eq(processes.id, applications.processId))
         .where(eq(applications.candidateId, candidateId))

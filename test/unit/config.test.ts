@@ -38,7 +38,7 @@ describe('loadConfig', () => {
 
   test('postgres and redis URLs select the production backends', () => {
     const config = loadConfig({ DATABASE_URL: 'postgres://u@h:5432/db', REDIS_URL: 'redis://h:6379/2' });
-    expect(config.db).toEqual({ kind: 'postgres', url: 'postgres://u@h:5432/db' });
+    expect(config.db).toMatchObject({ kind: 'postgres', url: 'postgres://u@h:5432/db', max: 20 });
     expect(config.kv).toMatchObject({ kind: 'redis', url: 'redis://h:6379/2' });
   });
 
