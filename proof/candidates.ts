@@ -55,12 +55,28 @@ function alpha(n: number): string {
 
 /** `count` candidates sharing `distinctCvs` CV files; unique phone numbers, names and emails. */
 export function makeCandidates(count: number, distinctCvs: number, run: string): CandidateSpec[] {
-  return Array.from({ length: count }, (_, i) => ({
+  const specs = Array.from({ length: count }, (_, i) => ({
     waId: `44${run}${String(i).padStart(6, '0')}`,
     name: `Proof ${alpha(Number(run))} ${alpha(i)}`,
     email: `proof.${run}.${i}@example.org`,
     cv: i % distinctCvs,
   }));
+  everyCandidate.push(...specs);
+  return specs;
+}
+
+/** Every candidate made in this process: their phones, names and emails must never be logged. */
+export const everyCandidate: CandidateSpec[] = [];
+
+/** What must never appear in a log line: candidates' phones, names, emails, and CV text. */
+export function personalData(): string[] {
+  return [
+    ...everyCandidate.flatMap((c) => [c.waId, c.name, c.email]),
+    RECRUITER_PHONE.slice(1),
+    'Designed event-driven services',
+    'Acme Payments',
+    'Universidad Politécnica',
+  ];
 }
 
 /** Uploads the distinct CV PDFs to the fake Graph API as media; returns their media ids. */

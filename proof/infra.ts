@@ -1,7 +1,8 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import postgres from 'postgres';
 import { type FakeGraphApi, startFakeGraphApi } from '../test/fakes/graph-api.ts';
 import { type FakeOpenAiServer, startFakeOpenAi } from '../test/fakes/openai-server.ts';
@@ -29,6 +30,13 @@ function asPostgresUser(cmd: string, args: string[]) {
   return execFileSync(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 }
 
+/** The same without blocking the event loop (the load keeps running while Postgres stops and starts). */
+async function asPostgresUserAsync(cmd: string, args: string[]) {
+  const isRoot = process.getuid?.() === 0;
+  const [file, argv] = isRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+  await promisify(execFile)(file, argv);
+}
+
 export type PrivatePostgres = Awaited<ReturnType<typeof startPrivatePostgres>>;
 
 export async function startPrivatePostgres() {
@@ -39,11 +47,11 @@ export async function startPrivatePostgres() {
   const port = await freePort();
   const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 -c synchronous_commit=off`;
   const start = async () => {
-    asPostgresUser(`${PG_BIN}/pg_ctl`, ['-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', 'start']);
+    await asPostgresUserAsync(`${PG_BIN}/pg_ctl`, ['-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', 'start']);
   };
   /** Stops like a crash (no shutdown checkpoint, every connection cut). */
   const crash = async () => {
-    asPostgresUser(`${PG_BIN}/pg_ctl`, ['-D', data, '-m', 'immediate', '-w', 'stop']);
+    await asPostgresUserAsync(`${PG_BIN}/pg_ctl`, ['-D', data, '-m', 'immediate', '-w', 'stop']);
   };
   await start();
   const url = (db: string) => `postgres://postgres@127.0.0.1:${port}/${db}`;
@@ -68,6 +76,9 @@ export async function startPrivatePostgres() {
     },
   };
 }
+
+/** Every instance started in this process, for the final log scan. */
+export const allInstances: Instance[] = [];
 
 export interface Instance {
   index: number;
@@ -192,6 +203,7 @@ export async function startWorld(
   });
   const instances: Instance[] = [];
   for (let i = 0; i < options.instances; i++) instances.push(createInstance(i, await freePort(), env));
+  allInstances.push(...instances);
   await Promise.all(instances.map((i) => i.start()));
   const sql = postgres(databaseUrl, { max: 4, onnotice: () => {} });
   return {
@@ -205,6 +217,13 @@ export async function startWorld(
     instances,
     async close() {
       await Promise.all(instances.map((i) => i.kill('SIGTERM')));
+      const logDir = process.env.PROOF_LOG_DIR;
+      if (logDir) {
+        mkdirSync(logDir, { recursive: true });
+        const db = databaseUrl.split('/').pop();
+        for (const i of instances)
+          writeFileSync(join(logDir, `${db}-instance-${i.index}.log`), `${i.log.join('\n')}\n`);
+      }
       await sql.end({ timeout: 1 }).catch(() => {});
       await graph.close();
       await openai.close();
