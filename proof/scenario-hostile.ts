@@ -231,8 +231,9 @@ export async function scenarioHostile(
     const statuses: Record<string, Record<number, number>> = {};
     const rejectedIds: string[] = [];
     const count = (kind: string, status: number) => {
-      const k = (statuses[kind] ??= {});
+      const k = statuses[kind] ?? {};
       k[status] = (k[status] ?? 0) + 1;
+      statuses[kind] = k;
     };
 
     const bodies = fc.sample(webhookRequest, { numRuns: o.bodies, seed: 9 });
