@@ -21,7 +21,7 @@ let installed = false;
 export function guardPostgresNullSocketCrash(logger?: Logger): void {
   if (installed) return;
   installed = true;
-  const listener = (err: unknown) => {
+  const listener = (err: unknown, origin: string) => {
     if (isPostgresNullSocketError(err)) {
       logger?.warn('postgres.js wrote to a closed connection (driver bug); survived, the pool reconnects');
       return;
@@ -29,7 +29,7 @@ export function guardPostgresNullSocketCrash(logger?: Logger): void {
     // Someone else (a test runner) handles uncaught exceptions: leave it to them.
     if (process.listenerCount('uncaughtException') > 1) return;
     process.removeListener('uncaughtException', listener);
-    console.error(err);
+    console.error(`${origin}:`, err);
     process.exit(1);
   };
   process.on('uncaughtException', listener);
