@@ -44,7 +44,10 @@ export function rebuildSession(snapshot: SessionSnapshot): Session {
     const withProcess = { ...session, processId: current.processId, processCode: current.processCode };
     if (!candidate.name) return { ...withProcess, step: 'name' };
     if (!candidate.email) return { ...withProcess, step: 'email' };
-    if (!current.hasCv) return { ...withProcess, step: current.step === 'cv_processing' ? 'cv_processing' : 'cv' };
+    // Saved as cv_processing while the CV is read; the turn that accepts it stores the text first, so a
+    // session rebuilt for that turn (Redis lost it meanwhile) must still be waiting for it.
+    if (current.step === 'cv_processing') return { ...withProcess, step: 'cv_processing' };
+    if (!current.hasCv) return { ...withProcess, step: 'cv' };
     return { ...withProcess, step: 'question', questionIndex: firstUnanswered(current.questions, current.answers) };
   }
   const finished = snapshot.applications.filter((a) => a.status !== 'in_progress');
@@ -135,6 +138,13 @@ function onMessage(turn: Turn, input: MessageInput) {
       turn.session = rebuildSession(ctx);
       return onMessage(turn, input);
     }
+    if (session.step === 'start' && isConsentTap(input)) {
+      // A tap on the consent prompt whose session was lost (Redis down or flushed): it answers that prompt.
+      const known = ctx.candidate?.locale;
+      session.locale = detectLocale({ phone: ctx.phone, text: input.text, known, defaultLocale: ctx.defaultLocale });
+      turn.goTo('consent');
+      return onConsent(turn, input);
+    }
     return onFirstContact(turn, input);
   }
   const command = input.type === 'text' ? parseCommand(input.text) : undefined;
@@ -173,6 +183,8 @@ function onMessage(turn: Turn, input: MessageInput) {
 }
 
 /** First message (or first after declining): pick the language, remember a process code, ask for consent. */
+const isConsentTap = (input: MessageInput) => input.replyId === 'consent.accept' || input.replyId === 'consent.decline';
+
 function onFirstContact(turn: Turn, input: MessageInput) {
   const { ctx, session } = turn;
   const text = input.type === 'text' ? input.text : undefined;

@@ -6,6 +6,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import type { Logger } from '../logger.ts';
+import { guardPostgresNullSocketCrash } from './postgres-crash-guard.ts';
 import * as schema from './schema.ts';
 
 export type Schema = typeof schema;
@@ -33,6 +34,7 @@ export interface DbClient {
 
 export function createDbClient(config: DbConfig, logger?: Logger): DbClient {
   if (config.kind === 'postgres') {
+    guardPostgresNullSocketCrash(logger);
     const client = postgres(config.url, {
       max: config.max ?? 10,
       onnotice: () => {},
