@@ -34,7 +34,7 @@ export interface DbClient {
 
 export function createDbClient(config: DbConfig, logger?: Logger): DbClient {
   if (config.kind === 'postgres') {
-    guardPostgresNullSocketCrash(logger);
+    guardPostgresNullSocketCrash(logger, Number(new URL(config.url).port || 5432));
     const client = postgres(config.url, {
       max: config.max ?? 10,
       onnotice: () => {},

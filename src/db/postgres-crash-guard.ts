@@ -16,14 +16,33 @@ export function isPostgresNullSocketError(err: unknown): boolean {
   );
 }
 
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
+
+/**
+ * A connection error to the database's own port that no query was waiting for (postgres.js lets the
+ * failed reconnect of an idle or LISTEN connection escape while Postgres restarts). The pool connects
+ * again on the next query, so it is survived like the null-socket write.
+ */
+export function isDatabaseConnectionError(err: unknown, port: number | undefined): boolean {
+  const e = err as { code?: string; port?: number } | undefined;
+  return port !== undefined && !!e && NETWORK_CODES.has(e.code ?? '') && e.port === port;
+}
+
 let installed = false;
 
-export function guardPostgresNullSocketCrash(logger?: Logger): void {
+export function guardPostgresNullSocketCrash(logger?: Logger, databasePort?: number): void {
   if (installed) return;
   installed = true;
   const listener = (err: unknown, origin: string) => {
     if (isPostgresNullSocketError(err)) {
       logger?.warn('postgres.js wrote to a closed connection (driver bug); survived, the pool reconnects');
+      return;
+    }
+    if (isDatabaseConnectionError(err, databasePort)) {
+      logger?.warn(
+        { code: (err as { code: string }).code, origin },
+        'database connection lost; survived, the pool reconnects',
+      );
       return;
     }
     // Someone else (a test runner) handles uncaught exceptions: leave it to them.

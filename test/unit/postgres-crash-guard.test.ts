@@ -21,6 +21,13 @@ describe('the postgres.js null-socket crash guard (found by npm run proof, scena
     expect(r.status).toBe(0);
   });
 
+  test('a lost database connection nobody awaited is survived; one to another port is not', () => {
+    expect(run('refused').stdout).toBe('alive');
+    const other = run('refused-elsewhere');
+    expect(other.status).toBe(1);
+    expect(other.stderr).toContain('ECONNREFUSED 127.0.0.1:9');
+  });
+
   test('any other uncaught exception still ends the process with code 1', () => {
     const r = run('other');
     expect(r.stdout).toBe('');
