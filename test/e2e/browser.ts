@@ -3,7 +3,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 
 /** Debian's chromium (`apt-get install chromium`; `.ci/run` installs it). CHROMIUM_PATH overrides. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const SCREENSHOT_DIR = new URL('../../test-output/', import.meta.url).pathname;
+export const SCREENSHOT_DIR = new URL('../../test-output', import.meta.url).pathname;
 
 // The machine's closed network refuses Chromium's own background connections: keep it from trying.
 const ARGS = [

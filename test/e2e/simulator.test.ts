@@ -125,7 +125,10 @@ describe.each(dbBackends.map((db, i) => [db, kvBackends[i] ?? 'memory'] as const
       // Each reply was rendered once, and the page raised no error.
       expect(await page.locator('.msg.in', { hasText: '¿Cuál es tu nombre completo?' }).count()).toBe(1);
       expect(errors).toEqual([]);
-      await page.screenshot({ path: `${SCREENSHOT_DIR}/simulator-${dbBackend}-desktop.png`, fullPage: true });
+      await page.screenshot({
+        path: `${SCREENSHOT_DIR}/simulator-${dbBackend}-${kvBackend}-desktop.png`,
+        fullPage: true,
+      });
       await page.close();
     });
 
@@ -162,7 +165,7 @@ describe.each(dbBackends.map((db, i) => [db, kvBackends[i] ?? 'memory'] as const
         expect(layout.composerBottom).toBeLessThanOrEqual(layout.height);
         expect(layout.composerRight).toBeLessThanOrEqual(layout.width);
         expect(errors).toEqual([]);
-        await page.screenshot({ path: `${SCREENSHOT_DIR}/simulator-${dbBackend}-phone.png` });
+        await page.screenshot({ path: `${SCREENSHOT_DIR}/simulator-${dbBackend}-${kvBackend}-phone.png` });
 
         // The side panel sits under the chat; the bar's link takes a person there.
         const panelTop = async () => (await page.locator('#panel').boundingBox())?.y ?? Number.NaN;
@@ -170,7 +173,7 @@ describe.each(dbBackends.map((db, i) => [db, kvBackends[i] ?? 'memory'] as const
         await page.getByRole('link', { name: 'Status ↓' }).tap();
         await page.locator('#applications td.score', { hasText: /\d/ }).waitFor({ timeout: STEP_MS });
         expect(await panelTop()).toBeLessThan(layout.height);
-        await page.screenshot({ path: `${SCREENSHOT_DIR}/simulator-${dbBackend}-phone-panel.png` });
+        await page.screenshot({ path: `${SCREENSHOT_DIR}/simulator-${dbBackend}-${kvBackend}-phone-panel.png` });
       } finally {
         await phoneContext.close();
       }

@@ -40,6 +40,7 @@ export function createSimulatorChannel({ now = () => new Date() }: { now?: () =>
   const feeds = new Map<string, FeedEntry[]>();
   const listeners = new Map<string, Set<(entry: FeedEntry) => void>>();
   const panelListeners = new Set<() => void>();
+  const streamClosers = new Set<() => void>();
   const uploads = new Map<string, DownloadedMedia & { expiresAt: number }>();
   const notifications: Notification[] = [];
 
@@ -81,6 +82,8 @@ export function createSimulatorChannel({ now = () => new Date() }: { now?: () =>
     feed(phone: string, afterSeq?: number): FeedEntry[];
     subscribe(phone: string, listener: (entry: FeedEntry) => void): () => void;
     onPanelChange(listener: () => void): () => void;
+    onCloseStreams(close: () => void): () => void;
+    closeStreams(): void;
     recordNotification: typeof recordNotification;
     notifications(): Notification[];
   } = {
@@ -101,6 +104,7 @@ export function createSimulatorChannel({ now = () => new Date() }: { now?: () =>
     },
     async stop() {
       handler = undefined;
+      channel.closeStreams();
       for (const set of listeners.values()) set.clear();
       panelListeners.clear();
     },
@@ -128,6 +132,15 @@ export function createSimulatorChannel({ now = () => new Date() }: { now?: () =>
     onPanelChange(listener) {
       panelListeners.add(listener);
       return () => panelListeners.delete(listener);
+    },
+    onCloseStreams(close) {
+      streamClosers.add(close);
+      return () => streamClosers.delete(close);
+    },
+    /** Ends the pages' open streams: an HTTP server does not finish closing while one is open. */
+    closeStreams() {
+      for (const close of [...streamClosers]) close();
+      streamClosers.clear();
     },
     recordNotification,
     notifications: () => [...notifications],

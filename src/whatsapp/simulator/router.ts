@@ -73,11 +73,13 @@ export function createSimulatorRouter(deps: {
     for (const entry of channel.feed(p, lastSeq)) write(entry);
     const unsubscribe = channel.subscribe(p, write);
     const unsubscribePanel = channel.onPanelChange(() => res.write('event: panel\ndata: {}\n\n'));
+    const unsubscribeClose = channel.onCloseStreams(() => res.end());
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
     res.on('close', () => {
       clearInterval(keepAlive);
       unsubscribe();
       unsubscribePanel();
+      unsubscribeClose();
     });
   });
 
