@@ -13,7 +13,7 @@ import type {
 export interface FeedEntry {
   seq: number;
   direction: 'in' | 'out';
-  message: OutboundMessage | { kind: 'text'; text: string };
+  message: OutboundMessage | { kind: 'text' | 'document'; text: string };
   at: string;
 }
 
@@ -25,6 +25,7 @@ export interface Notification {
 }
 
 const FEED_LIMIT = 200;
+const PHONE_LIMIT = 1000;
 const NOTIFICATION_LIMIT = 50;
 const UPLOAD_TTL_MS = 60 * 60 * 1000;
 
@@ -38,8 +39,9 @@ export function createSimulatorChannel({ now = () => new Date() }: { now?: () =>
   let seq = 0;
   const feeds = new Map<string, FeedEntry[]>();
   const listeners = new Map<string, Set<(entry: FeedEntry) => void>>();
+  const panelListeners = new Set<() => void>();
+  const streamClosers = new Set<() => void>();
   const uploads = new Map<string, DownloadedMedia & { expiresAt: number }>();
-  const candidatePhones = new Set<string>();
   const notifications: Notification[] = [];
 
   function push(phone: string, entry: Omit<FeedEntry, 'seq'>) {
@@ -47,22 +49,28 @@ export function createSimulatorChannel({ now = () => new Date() }: { now?: () =>
     const feed = feeds.get(phone) ?? [];
     feed.push(full);
     if (feed.length > FEED_LIMIT) feed.splice(0, feed.length - FEED_LIMIT);
+    feeds.delete(phone);
     feeds.set(phone, feed);
+    // The least recently active phone goes first: a long demo does not grow without bound.
+    if (feeds.size > PHONE_LIMIT) feeds.delete(feeds.keys().next().value as string);
     for (const listener of listeners.get(phone) ?? []) listener(full);
   }
 
+  /** The notifier's hook: what it queued for recruiters (WhatsApp and webhooks), newest first. */
   function recordNotification(n: Omit<Notification, 'at'>) {
     notifications.unshift({ ...n, at: now().toISOString() });
     notifications.length = Math.min(notifications.length, NOTIFICATION_LIMIT);
+    for (const listener of panelListeners) listener();
   }
 
   async function receive(phone: string, input: Omit<InboundMessage, 'id' | 'from' | 'timestamp'>): Promise<void> {
     if (!handler) throw new AppError('dependency_unavailable', 'The simulator is not started');
-    candidatePhones.add(phone);
     const message: InboundMessage = { ...input, id: `sim.${randomUUID()}`, from: phone, timestamp: now() };
     push(phone, {
       direction: 'in',
-      message: { kind: 'text', text: input.text ?? `[${input.media?.filename ?? 'document'}]` },
+      message: input.media
+        ? { kind: 'document', text: input.media.filename ?? 'document' }
+        : { kind: 'text', text: input.text ?? '' },
       at: message.timestamp.toISOString(),
     });
     await handler.onMessages([message]);
@@ -71,23 +79,18 @@ export function createSimulatorChannel({ now = () => new Date() }: { now?: () =>
   const channel: Channel & {
     receive: typeof receive;
     storeUpload(data: Buffer, filename: string, mimeType?: string): MediaRef;
-    feed(phone: string): FeedEntry[];
+    feed(phone: string, afterSeq?: number): FeedEntry[];
     subscribe(phone: string, listener: (entry: FeedEntry) => void): () => void;
+    onPanelChange(listener: () => void): () => void;
+    onCloseStreams(close: () => void): () => void;
+    closeStreams(): void;
     recordNotification: typeof recordNotification;
     notifications(): Notification[];
   } = {
     kind: 'simulator',
     async send(message: OutboundMessage): Promise<SendResult> {
-      const at = now().toISOString();
-      push(message.to, { direction: 'out', message, at });
-      // Messages to numbers that never chatted here are the notifier's messages to recruiters.
-      if (!candidatePhones.has(message.to)) {
-        recordNotification({
-          channel: 'whatsapp',
-          to: message.to,
-          text: 'text' in message ? message.text : `[template ${message.name}] ${message.parameters.join(' · ')}`,
-        });
-      }
+      // A recruiter's notifications land in the recruiter's own feed: open the page as that number to see them.
+      push(message.to, { direction: 'out', message, at: now().toISOString() });
       return { messageId: `sim.out.${randomUUID()}` };
     },
     async downloadMedia(media: MediaRef, maxBytes: number): Promise<DownloadedMedia> {
@@ -101,7 +104,9 @@ export function createSimulatorChannel({ now = () => new Date() }: { now?: () =>
     },
     async stop() {
       handler = undefined;
+      channel.closeStreams();
       for (const set of listeners.values()) set.clear();
+      panelListeners.clear();
     },
     async health() {
       return { ok: true, state: handler ? 'ready' : 'stopped' };
@@ -114,12 +119,28 @@ export function createSimulatorChannel({ now = () => new Date() }: { now?: () =>
       uploads.set(id, { data, filename, mimeType, expiresAt: nowMs + UPLOAD_TTL_MS });
       return { id, filename, mimeType, size: data.length };
     },
-    feed: (phone) => feeds.get(phone) ?? [],
+    feed: (phone, afterSeq = 0) => (feeds.get(phone) ?? []).filter((e) => e.seq > afterSeq),
     subscribe(phone, listener) {
       const set = listeners.get(phone) ?? new Set();
       set.add(listener);
       listeners.set(phone, set);
-      return () => set.delete(listener);
+      return () => {
+        set.delete(listener);
+        if (set.size === 0 && listeners.get(phone) === set) listeners.delete(phone);
+      };
+    },
+    onPanelChange(listener) {
+      panelListeners.add(listener);
+      return () => panelListeners.delete(listener);
+    },
+    onCloseStreams(close) {
+      streamClosers.add(close);
+      return () => streamClosers.delete(close);
+    },
+    /** Ends the pages' open streams: an HTTP server does not finish closing while one is open. */
+    closeStreams() {
+      for (const close of [...streamClosers]) close();
+      streamClosers.clear();
     },
     recordNotification,
     notifications: () => [...notifications],

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import express, { Router } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
-import type { SimulatorChannel } from './channel.ts';
+import type { FeedEntry, SimulatorChannel } from './channel.ts';
 
 const PAGE = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
 const phone = z.string().regex(/^\+[1-9]\d{6,14}$/, 'an international number such as +34600123456');
@@ -33,7 +33,7 @@ export function createSimulatorRouter(deps: {
     // The page is self-contained: inline script and styles, same-origin fetches only.
     res.setHeader(
       'content-security-policy',
-      "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
+      "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:",
     );
     res.type('html').send(PAGE);
   });
@@ -64,13 +64,22 @@ export function createSimulatorRouter(deps: {
 
   router.get('/simulator/api/stream', (req, res) => {
     const p = phone.parse(req.query.phone);
+    // A reconnecting EventSource sends the last id it saw: replay only what came after it.
+    const lastSeq = Number(req.get('last-event-id')) || 0;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-    for (const entry of channel.feed(p)) res.write(`data: ${JSON.stringify(entry)}\n\n`);
-    const unsubscribe = channel.subscribe(p, (entry) => res.write(`data: ${JSON.stringify(entry)}\n\n`));
+    // Written at once, so the browser sees the stream open even when the feed is empty.
+    res.write('retry: 2000\n\n');
+    const write = (entry: FeedEntry) => res.write(`id: ${entry.seq}\ndata: ${JSON.stringify(entry)}\n\n`);
+    for (const entry of channel.feed(p, lastSeq)) write(entry);
+    const unsubscribe = channel.subscribe(p, write);
+    const unsubscribePanel = channel.onPanelChange(() => res.write('event: panel\ndata: {}\n\n'));
+    const unsubscribeClose = channel.onCloseStreams(() => res.end());
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    req.on('close', () => {
+    res.on('close', () => {
       clearInterval(keepAlive);
       unsubscribe();
+      unsubscribePanel();
+      unsubscribeClose();
     });
   });
 
