@@ -300,6 +300,8 @@ export async function compose(config: Config, logger: Logger, overrides: Overrid
     },
     beginShutdown: () => {
       shuttingDown = true;
+      // Open simulator pages hold their event streams: end them so the server can close.
+      simulator?.closeStreams();
     },
     async close() {
       await channel.stop().catch((err) => logger.warn({ err }, 'WhatsApp transport did not stop cleanly'));

@@ -307,8 +307,24 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       });
   }
 
+  /**
+   * Writes the results. While the database is unreachable (a restart), keeps trying until the
+   * earliest lease is about to run out: recorded in time, a delivered event is not delivered again
+   * (a WhatsApp message sent twice); past the lease, relays redeliver it anyway.
+   */
   async function record(finished: readonly FinishedEvent[]): Promise<void> {
-    const lost = await finishEvents(db, finished);
+    const leaseEndsAt = Math.min(...finished.map((f) => f.event.lease.getTime()));
+    let lost: string[];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        lost = await finishEvents(db, finished);
+        break;
+      } catch (err) {
+        const wait = Math.min(100 * 2 ** attempt, 2_000);
+        if (stopping || Date.now() + wait >= leaseEndsAt - 1_000) throw err;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
     if (lost.length > 0) logger.warn({ eventIds: lost }, 'outbox lease lost before the events were finished');
     for (const { event, outcome } of finished) count(event, outcome);
   }
