@@ -1,7 +1,8 @@
 import { buildTextPdf, sampleCvLines } from '../test/fakes/cv-files.ts';
 import type { FakeGraphApi } from '../test/fakes/graph-api.ts';
+import { view } from '../test/fakes/graph-api.ts';
 import type { MessageKind } from '../test/fakes/whatsapp-payloads.ts';
-import { createReplyIndex, type Driver, type ReplyIndex, view } from './driver.ts';
+import { createReplyIndex, type Driver, type ReplyIndex } from './driver.ts';
 import { adminApi, type Instance } from './infra.ts';
 
 /** The process every proof candidate applies to, and scripted candidates that complete an application. */

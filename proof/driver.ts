@@ -181,22 +181,6 @@ export function createReplyIndex(graph: FakeGraphApi) {
 }
 export type ReplyIndex = ReturnType<typeof createReplyIndex>;
 
-/** What a sent message shows: its text and its button/row ids. */
-export function view(m: SentMessage): { text: string; ids: string[] } {
-  // biome-ignore lint/suspicious/noExplicitAny: Graph API message bodies are read loosely.
-  const body = m.body as Record<string, any>;
-  if (body.type === 'text') return { text: body.text.body, ids: [] };
-  if (body.type === 'interactive') {
-    const i = body.interactive;
-    const ids =
-      i.type === 'button'
-        ? i.action.buttons.map((b: { reply: { id: string } }) => b.reply.id)
-        : i.action.sections.flatMap((s: { rows: { id: string }[] }) => s.rows.map((r) => r.id));
-    return { text: i.body.text, ids };
-  }
-  return { text: JSON.stringify(body), ids: [] };
-}
-
 export function percentile(values: number[], p: number): number {
   if (!values.length) return 0;
   const sorted = [...values].sort((a, b) => a - b);

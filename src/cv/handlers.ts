@@ -38,7 +38,7 @@ export function subscribeCvHandlers(deps: {
 
   bus.subscribe('cv.document_received', 'cv.extract', async ({ payload }) => {
     const app = await applications.findById(payload.applicationId);
-    if (!app || app.status !== 'in_progress' || app.cvText !== null) return; // restarted, erased or already read
+    if (app?.status !== 'in_progress' || app.cvText !== null) return; // restarted, erased or already read
     const extracted = await download(payload.media).then((data) =>
       data ? deps.extractor.extract(data) : ({ ok: false, reason: 'too_large' } as const),
     );
@@ -57,7 +57,7 @@ export function subscribeCvHandlers(deps: {
       { kind: 'cv_extracted', ok: true, applicationId: app.id },
       async () => {
         const current = await applications.lockById(app.id);
-        if (!current || current.status !== 'in_progress' || current.cvText !== null) return false;
+        if (current?.status !== 'in_progress' || current.cvText !== null) return false;
         await applications.update(app.id, {
           cvText: extracted.text,
           cvHash: deps.hashCv(extracted.text),

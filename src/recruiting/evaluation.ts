@@ -25,7 +25,7 @@ export function createEvaluation(deps: {
   async function evaluate(applicationId: string, at: Date): Promise<void> {
     await tm.transactional(async () => {
       const app = await applications.lockById(applicationId);
-      if (!app || app.status !== 'submitted') return;
+      if (app?.status !== 'submitted') return;
       const process = await deps.findProcess(app.processId);
       if (!process) return;
       const analysis = app.analysisState === 'done' ? (app.analysis as CvAnalysis | null) : null;

@@ -232,3 +232,20 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
 }
+
+/** What a sent Graph API message shows the candidate: its text and its button/row ids. */
+export function view(m: SentMessage): { text: string; ids: string[] } {
+  // biome-ignore lint/suspicious/noExplicitAny: Graph API message bodies are read loosely.
+  const body = m.body as Record<string, any>;
+  if (body.type === 'text') return { text: body.text.body, ids: [] };
+  if (body.type === 'interactive') {
+    const i = body.interactive;
+    const ids =
+      i.type === 'button'
+        ? i.action.buttons.map((b: { reply: { id: string } }) => b.reply.id)
+        : i.action.sections.flatMap((s: { rows: { id: string }[] }) => s.rows.map((r) => r.id));
+    return { text: i.body.text, ids };
+  }
+  if (body.type === 'template') return { text: JSON.stringify(body.template), ids: [] };
+  return { text: '', ids: [] };
+}

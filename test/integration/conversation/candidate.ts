@@ -1,23 +1,6 @@
-import type { FakeGraphApi, SentMessage } from '../../fakes/graph-api.ts';
+import { type FakeGraphApi, view } from '../../fakes/graph-api.ts';
 import { type MessageKind, messagesPayload } from '../../fakes/whatsapp-payloads.ts';
 import { type TestApp, until } from '../../support/app.ts';
-import type { JsonBody } from '../../support/http.ts';
-
-/** What a sent Graph API message shows the candidate: its text and its button/row ids. */
-export function view(m: SentMessage): { text: string; ids: string[] } {
-  const body = m.body as JsonBody;
-  if (body.type === 'text') return { text: body.text.body, ids: [] };
-  if (body.type === 'interactive') {
-    const i = body.interactive;
-    const ids =
-      i.type === 'button'
-        ? i.action.buttons.map((b: { reply: { id: string } }) => b.reply.id)
-        : i.action.sections.flatMap((s: { rows: { id: string }[] }) => s.rows.map((r) => r.id));
-    return { text: i.body.text, ids };
-  }
-  if (body.type === 'template') return { text: JSON.stringify(body.template), ids: [] };
-  return { text: '', ids: [] };
-}
 
 /** A candidate's phone: sends signed webhook deliveries and reads the bot's replies from the fake Graph API. */
 export function candidatePhone(app: TestApp, graph: FakeGraphApi, waId: string) {
@@ -52,3 +35,5 @@ export const hasIds =
   (r: { ids: string[] }[]) =>
     r.some((m) => ids.every((id) => m.ids.includes(id)));
 export const hasText = (pattern: RegExp) => (r: { text: string }[]) => r.some((m) => pattern.test(m.text));
+
+export { view };
