@@ -18,11 +18,22 @@ export async function seedDemoProcess(deps: {
       description: 'Demo opening: a TypeScript backend developer for our hiring platform.',
       requirements: { skills: ['TypeScript', 'Node.js', 'PostgreSQL'], minYears: 2, languages: ['English'] },
       questions: [
-        { id: 'q1', text: 'Do you have a work permit for Spain?', type: 'yes_no', knockout: 'no' },
-        { id: 'q2', text: 'How many years have you worked with Node.js?', type: 'number', min: 0, max: 40 },
+        {
+          id: 'q1',
+          text: '¿Tienes permiso de trabajo en España? / Do you have a work permit for Spain?',
+          type: 'yes_no',
+          knockout: 'no',
+        },
+        {
+          id: 'q2',
+          text: '¿Cuántos años has trabajado con Node.js? / Years of Node.js experience?',
+          type: 'number',
+          min: 0,
+          max: 40,
+        },
         {
           id: 'q3',
-          text: 'Which work arrangement suits you?',
+          text: '¿Qué modalidad prefieres? / Preferred work arrangement?',
           type: 'choice',
           options: ['Remote', 'Hybrid', 'Office'],
         },
