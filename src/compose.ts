@@ -185,7 +185,9 @@ export async function compose(config: Config, logger: Logger, overrides: Overrid
   const evaluation = createEvaluation({
     tm,
     applications,
-    findProcess: recruiting.findProcess,
+    // Read in the transaction itself, not through the cache: a cache fill started outside it would
+    // wait for PGlite's one connection while the transaction holds it.
+    findProcess: processes.findById,
     statusChanges,
     logger,
     onSubmitted: (app, at) => {

@@ -9,8 +9,8 @@ import { type ContextDeps, loadContext } from './context.ts';
 import type { ConversationLog, TranscriptLine } from './log.ts';
 import { messageInput, rebuildSession, step } from './machine.ts';
 import type { ConversationMetrics } from './metrics.ts';
-import { phoneHash, type SessionStore } from './sessions.ts';
-import type { Context, CvExtractedInput, Effect, Input, Reply, Session } from './types.ts';
+import { phoneHash, type SessionStore, type StoredSession } from './sessions.ts';
+import type { Context, CvExtractedInput, Effect, Input, OpenProcess, Reply, Session } from './types.ts';
 
 export interface EngineDeps extends ContextDeps {
   tm: TransactionManager;
@@ -39,6 +39,10 @@ export function createConversationEngine(deps: EngineDeps) {
   const now = deps.now ?? (() => new Date());
 
   async function handleMessage(message: InboundMessage): Promise<'processed' | 'duplicate'> {
+    // Cache reads happen before the transaction, so no Redis round trip holds a connection (and a
+    // cache miss never queries the root database while PGlite's one connection is in a transaction);
+    // the session is validated against the sequence once the lock is held.
+    const prefetched = await prefetch(message.from);
     const outcome = await tm.transactional(
       async () => {
         const fresh = await log.recordInbound({
@@ -48,7 +52,8 @@ export function createConversationEngine(deps: EngineDeps) {
           phone: message.from,
         });
         if (!fresh) return 'duplicate' as const;
-        await runTurn(message.from, messageInput(message), await log.advance(phoneHash(message.from)), message);
+        const seq = await log.advance(phoneHash(message.from));
+        await runTurn(message.from, messageInput(message), seq, prefetched, message);
         return 'processed' as const;
       },
       { name: 'inbound-message' },
@@ -68,12 +73,13 @@ export function createConversationEngine(deps: EngineDeps) {
     input: CvExtractedInput,
     beforeTurn?: () => Promise<boolean>,
   ): Promise<void> {
+    const prefetched = await prefetch(phone);
     await tm.transactional(
       async () => {
         const seq = await log.advance(phoneHash(phone));
         if (!(await candidates.findByPhone(phone))) return; // erased meanwhile
         if (beforeTurn && !(await beforeTurn())) return;
-        await runTurn(phone, input, seq);
+        await runTurn(phone, input, seq, prefetched);
       },
       { name: 'conversation-continue' },
     );
@@ -84,14 +90,21 @@ export function createConversationEngine(deps: EngineDeps) {
    * Everything is read only once the lock is held: a message committed meanwhile (on this instance or
    * another) may have created or changed the candidate. Independent reads go out together.
    */
-  async function runTurn(phone: string, input: Input, seq: number, message?: InboundMessage) {
-    const hash = phoneHash(phone);
-    const at = now();
-    const [found, cached, openProcesses] = await Promise.all([
-      candidates.findByPhone(phone),
-      sessions.load(hash, seq - 1),
+  async function prefetch(phone: string): Promise<Prefetched> {
+    const [stored, openProcesses] = await Promise.all([
+      // A session that cannot be read is rebuilt from Postgres.
+      sessions.peek(phoneHash(phone)).catch(() => undefined),
       deps.openProcesses(),
     ]);
+    return { stored, openProcesses };
+  }
+
+  async function runTurn(phone: string, input: Input, seq: number, prefetched: Prefetched, message?: InboundMessage) {
+    const hash = phoneHash(phone);
+    const at = now();
+    const { stored, openProcesses } = prefetched;
+    const found = await candidates.findByPhone(phone);
+    const cached = sessions.current(stored, seq - 1);
     let candidate = found;
     const context = await loadContext(deps, phone, candidate, at, openProcesses);
     if (!cached && seq > 1) metrics?.sessionsRebuilt.inc();
@@ -122,6 +135,11 @@ export function createConversationEngine(deps: EngineDeps) {
       const saved = result.session;
       tm.afterCommit(() => sessions.save(hash, seq, saved));
     }
+  }
+
+  interface Prefetched {
+    stored: StoredSession | undefined;
+    openProcesses: OpenProcess[];
   }
 
   interface TurnState {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { CacheService } from '../cache/cache-service.ts';
 import type { Session } from './types.ts';
 
-interface StoredSession {
+export interface StoredSession {
   /** The conversation sequence this session was saved at (see `conversations.seq`). */
   seq: number;
   session: Session;
@@ -20,8 +20,12 @@ export function phoneHash(phone: string): string {
  */
 export function createSessionStore(cache: CacheService, ttlSeconds: number) {
   return {
-    async load(hash: string, expectedSeq: number): Promise<Session | undefined> {
-      const stored = await cache.get<StoredSession>(hash);
+    /** The stored session whatever its sequence (read before the lock; `current` validates it). */
+    peek(hash: string): Promise<StoredSession | undefined> {
+      return cache.get<StoredSession>(hash);
+    },
+    /** The session if it was saved at `expectedSeq`, else undefined (rebuild it from Postgres). */
+    current(stored: StoredSession | undefined, expectedSeq: number): Session | undefined {
       return stored && stored.seq === expectedSeq ? stored.session : undefined;
     },
     async save(hash: string, seq: number, session: Session): Promise<void> {
