@@ -85,11 +85,7 @@ export function createConversationEngine(deps: EngineDeps) {
     );
   }
 
-  /**
-   * One step of the machine for a phone whose conversation row is locked (`seq` is its new sequence).
-   * Everything is read only once the lock is held: a message committed meanwhile (on this instance or
-   * another) may have created or changed the candidate. Independent reads go out together.
-   */
+  /** The cache reads of a turn, done before its transaction starts. */
   async function prefetch(phone: string): Promise<Prefetched> {
     const [stored, openProcesses] = await Promise.all([
       // A session that cannot be read is rebuilt from Postgres.
@@ -99,13 +95,17 @@ export function createConversationEngine(deps: EngineDeps) {
     return { stored, openProcesses };
   }
 
+  /**
+   * One step of the machine for a phone whose conversation row is locked (`seq` is its new sequence).
+   * Everything is read only once the lock is held: a message committed meanwhile (on this instance or
+   * another) may have created or changed the candidate.
+   */
   async function runTurn(phone: string, input: Input, seq: number, prefetched: Prefetched, message?: InboundMessage) {
     const hash = phoneHash(phone);
     const at = now();
     const { stored, openProcesses } = prefetched;
-    const found = await candidates.findByPhone(phone);
+    let candidate = await candidates.findByPhone(phone);
     const cached = sessions.current(stored, seq - 1);
-    let candidate = found;
     const context = await loadContext(deps, phone, candidate, at, openProcesses);
     if (!cached && seq > 1) metrics?.sessionsRebuilt.inc();
     const session = cached ?? rebuildSession(context);
