@@ -1,6 +1,7 @@
 import { buildTextPdf, sampleCvLines } from '../test/fakes/cv-files.ts';
 import type { FakeGraphApi } from '../test/fakes/graph-api.ts';
 import { view } from '../test/fakes/graph-api.ts';
+import { backendProcess, RECRUITER_PHONE } from '../test/fakes/processes.ts';
 import type { MessageKind } from '../test/fakes/whatsapp-payloads.ts';
 import { createReplyIndex, type Driver, type ReplyIndex } from './driver.ts';
 import { adminApi, type Instance } from './infra.ts';
@@ -8,22 +9,9 @@ import { adminApi, type Instance } from './infra.ts';
 /** The process every proof candidate applies to, and scripted candidates that complete an application. */
 
 export const PROCESS_CODE = 'PROOF1';
-export const RECRUITER_PHONE = '+34600000999';
+export { RECRUITER_PHONE };
 
-export const PROCESS = {
-  code: PROCESS_CODE,
-  title: 'Backend developer',
-  description: 'TypeScript backend',
-  requirements: { skills: ['TypeScript', 'PostgreSQL'], minYears: 2, languages: ['English'] },
-  questions: [
-    { id: 'permit', text: 'Do you have a work permit?', type: 'yes_no', knockout: 'no' },
-    { id: 'years', text: 'Years with Node.js?', type: 'number', min: 0, max: 40 },
-    { id: 'mode', text: 'Preferred arrangement?', type: 'choice', options: ['Remote', 'Hybrid', 'Office'] },
-  ],
-  thresholds: { shortlist: 60, reject: 20 },
-  recruiters: [{ name: 'Rita', phone: RECRUITER_PHONE }],
-  status: 'open',
-};
+export const PROCESS = backendProcess(PROCESS_CODE);
 
 export async function createProcess(instance: Instance) {
   const res = await adminApi(instance, 'POST', '/api/processes', PROCESS);

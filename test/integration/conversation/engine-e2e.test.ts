@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { applications, candidates, inboundMessages, outbox } from '../../../src/db/schema.ts';
 import { buildCvPdf } from '../../fakes/cv-files.ts';
 import { type FakeGraphApi, failures, startFakeGraphApi } from '../../fakes/graph-api.ts';
+import { backendProcess } from '../../fakes/processes.ts';
 import { messagesPayload, textPayload } from '../../fakes/whatsapp-payloads.ts';
 import { startTestApp, type TestApp, until } from '../../support/app.ts';
 import { createTestDb, dbBackends, type TestDb } from '../../support/db.ts';
@@ -10,20 +11,7 @@ import { bodyOf } from '../../support/http.ts';
 import { createTestKv, kvBackends, type TestKv } from '../../support/kv.ts';
 import { candidatePhone, hasIds, hasText } from './candidate.ts';
 
-const PROCESS = {
-  code: 'DEV1',
-  title: 'Backend developer',
-  description: 'TypeScript backend',
-  requirements: { skills: ['TypeScript', 'PostgreSQL'], minYears: 2, languages: ['English'] },
-  questions: [
-    { id: 'permit', text: 'Do you have a work permit?', type: 'yes_no', knockout: 'no' },
-    { id: 'years', text: 'Years with Node.js?', type: 'number', min: 0, max: 40 },
-    { id: 'mode', text: 'Preferred arrangement?', type: 'choice', options: ['Remote', 'Hybrid', 'Office'] },
-  ],
-  thresholds: { shortlist: 60, reject: 20 },
-  recruiters: [{ name: 'Rita', phone: '+34600000999' }],
-  status: 'open',
-};
+const PROCESS = backendProcess('DEV1');
 
 let waSeq = 0;
 const newWaId = (country: string) => `${country}6${String(Date.now()).slice(-6)}${String(++waSeq).padStart(3, '0')}`;
