@@ -215,6 +215,19 @@ export function listDead(db: Database, limit: number, offset: number): Promise<D
   return listEvents(db, 'dead', limit, offset);
 }
 
+/**
+ * Pushes our lease on an event further while its handlers still run (a slow or rate-limited send),
+ * so no relay takes it over and delivers it twice. Returns the new lease, or undefined if it was lost.
+ */
+export async function extendLease(db: Database, id: string, lease: Date, leaseMs: number): Promise<Date | undefined> {
+  const rows = await db
+    .update(outbox)
+    .set({ lockedUntil: leaseEnd(leaseMs) })
+    .where(and(eq(outbox.id, id), eq(outbox.lockedUntil, lease), eq(outbox.state, 'pending')))
+    .returning({ lease: outbox.lockedUntil });
+  return rows[0]?.lease ?? undefined;
+}
+
 /** Puts a dead event back in the queue with a fresh attempt budget; false when it is not dead. */
 export async function reviveDead(db: Database, id: string): Promise<boolean> {
   const rows = await db

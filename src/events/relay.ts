@@ -13,6 +13,7 @@ import {
   claimDue,
   type DeadEvent,
   type DeliveryOutcome,
+  extendLease,
   type FinishedEvent,
   finishEvents,
   listDead,
@@ -252,20 +253,53 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     };
     const succeeded: string[] = [];
     const failures: string[] = [];
-    for (const { name, handler } of bus.handlersFor(event.type)) {
-      if (done?.has(name)) continue;
-      try {
-        await handler(delivered);
-        succeeded.push(name);
-      } catch (err) {
-        failures.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
-        logger.warn(
-          { eventId: event.id, type: event.type, handler: name, attempts: event.attempts, err },
-          'event handler failed',
-        );
+    const keeper = keepLease(event);
+    try {
+      for (const { name, handler } of bus.handlersFor(event.type)) {
+        if (done?.has(name)) continue;
+        try {
+          await handler(delivered);
+          succeeded.push(name);
+        } catch (err) {
+          failures.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+          logger.warn(
+            { eventId: event.id, type: event.type, handler: name, attempts: event.attempts, err },
+            'event handler failed',
+          );
+        }
       }
+    } finally {
+      await keeper.stop();
     }
     return { event, succeeded, outcome: decide(event, failures) };
+  }
+
+  /** While an event's handlers run, renews its lease halfway to each expiry (the new lease is the finish token). */
+  function keepLease(event: ClaimedEvent): { stop(): Promise<void> } {
+    let timer: NodeJS.Timeout | undefined;
+    let renewing: Promise<void> | undefined;
+    let stopped = false;
+    const schedule = () => {
+      timer = setTimeout(renew, Math.max(0, (event.lease.getTime() - Date.now()) / 2));
+      timer.unref();
+    };
+    const renew = () => {
+      renewing = extendLease(db, event.id, event.lease, leaseMs)
+        .then((lease) => {
+          if (!lease) return;
+          event.lease = lease;
+          if (!stopped) schedule();
+        })
+        .catch((err) => logger.warn({ eventId: event.id, cause: describeError(err) }, 'outbox lease renewal failed'));
+    };
+    schedule();
+    return {
+      async stop() {
+        stopped = true;
+        clearTimeout(timer);
+        await renewing;
+      },
+    };
   }
 
   function decide(event: ClaimedEvent, failures: string[]): DeliveryOutcome {

@@ -69,6 +69,42 @@ describe.each(dbBackends)('outbox relay on %s', (backend) => {
     }
   });
 
+  test('a handler running past its lease keeps it: another relay does not deliver the event again', async () => {
+    // Relay A delivers at once and its handler blocks (a send waiting on a rate limit, say) for several
+    // lease lengths; relay B keeps draining meanwhile. Without renewal B would take the event over.
+    const leaseMs = 150;
+    const a = createTxStack(t.client, { relay: { leaseMs }, tm: { dispatchLeaseMs: leaseMs } });
+    const b = createTxStack(t.client, { relay: { leaseMs }, dispatch: false });
+    let release!: () => void;
+    const blocked = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let started = 0;
+    a.bus.subscribe('cv.received', 'slow', async () => {
+      started++;
+      await blocked;
+    });
+    let takenOver = 0;
+    b.bus.subscribe('cv.received', 'slow', () => {
+      takenOver++;
+    });
+    await a.tm.transactional(async () => {
+      a.tm.addEvent('cv.received', { applicationId: 'lease-app', candidateId: 'c' });
+    });
+    await vi.waitFor(() => expect(started).toBe(1));
+    for (let i = 0; i < 6; i++) {
+      await new Promise((r) => setTimeout(r, leaseMs));
+      await b.relay.drain();
+    }
+    release();
+    await a.relay.stop();
+    await b.relay.drain();
+    expect(takenOver).toBe(0);
+    const rows = await t.client.db.select().from(outbox).where(eq(outbox.type, 'cv.received'));
+    const ours = rows.filter((r) => (r.payload as { applicationId: string }).applicationId === 'lease-app');
+    expect(ours.map((r) => r.state)).toEqual(['delivered']);
+  });
+
   test('stop() waits for the deliveries in flight', async () => {
     const { tm, bus, relay } = createTxStack(t.client);
     const finished: string[] = [];
