@@ -80,14 +80,17 @@ export async function runLoad(pg: PrivatePostgres, o: LoadOptions): Promise<Load
   await driver.drain();
   const loadSeconds = (performance.now() - started) / 1000;
   clearInterval(sampler);
-  const settled = await settle(world, 60_000);
+  // The recruiter gets one WhatsApp message per application, and the sender keeps to one message a
+  // second per recipient on each instance (Meta's pair limits), so its backlog needs that long to drain.
+  const settleMs = 60_000 + Math.ceil(o.candidates / world.instances.length) * 1_000;
+  const settled = await settle(world, settleMs);
   const invariants = await checkInvariants(world, driver, specs, results);
   const crashed = world.instances.flatMap((inst) =>
     inst.exits.filter((e) => !e.expected).map((e) => `instance ${inst.index} exited (${e.code ?? e.signal})`),
   );
   const found = [
     ...losses(invariants, { allowDuplicateSends: o.allowDuplicateSends }),
-    ...(settled ? [] : ['not settled within 60 s']),
+    ...(settled ? [] : [`not settled within ${Math.round(settleMs / 1000)} s`]),
     ...crashed,
   ];
   return { world, driver, specs, results, invariants, settled, loadSeconds, rssMaxMb, losses: found };
