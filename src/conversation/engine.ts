@@ -45,14 +45,11 @@ export function createConversationEngine(deps: EngineDeps) {
     const prefetched = await prefetch(message.from);
     const outcome = await tm.transactional(
       async () => {
-        const fresh = await log.recordInbound({
-          id: message.id,
-          type: message.type,
-          sentAt: message.timestamp,
-          phone: message.from,
-        });
-        if (!fresh) return 'duplicate' as const;
-        const seq = await log.advance(phoneHash(message.from));
+        const seq = await log.recordAndAdvance(
+          { id: message.id, type: message.type, sentAt: message.timestamp, phone: message.from },
+          phoneHash(message.from),
+        );
+        if (seq === undefined) return 'duplicate' as const;
         await runTurn(message.from, messageInput(message), seq, prefetched, message);
         return 'processed' as const;
       },

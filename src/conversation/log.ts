@@ -1,5 +1,6 @@
-import { eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { DbAccess } from '../db/access.ts';
+import { rowsOf } from '../db/rows.ts';
 import { candidates, conversations, inboundMessages, messageStatuses, transcriptEntries } from '../db/schema.ts';
 
 export interface TranscriptLine {
@@ -29,33 +30,29 @@ export function createConversationLog(access: DbAccess) {
       return row?.seq ?? 1;
     },
     /**
-     * Records an inbound message by its channel id; false when it was already recorded (a redelivery).
-     * With `phone`, the row points at that phone's candidate, if any (looked up in the same statement).
+     * Records an inbound message by its channel id and, if it is new, bumps the phone's conversation
+     * sequence (taking its row lock), in one statement. Returns the new sequence, or undefined for a
+     * redelivery. The message row points at the phone's candidate, if there is one.
      */
-    async recordInbound(message: {
-      id: string;
-      type: string;
-      sentAt: Date;
-      candidateId?: string | null;
-      phone?: string;
-    }): Promise<boolean> {
-      const candidateId =
-        message.phone !== undefined
-          ? sql`(select ${candidates.id} from ${candidates} where ${candidates.phone} = ${message.phone})`
-          : (message.candidateId ?? null);
-      const rows = await access.db
-        .insert(inboundMessages)
-        .values({ id: message.id, type: message.type, sentAt: message.sentAt, candidateId })
-        .onConflictDoNothing({ target: inboundMessages.id })
-        .returning({ id: inboundMessages.id });
-      return rows.length === 1;
-    },
-    async isRecorded(id: string): Promise<boolean> {
-      const rows = await access.db
-        .select({ id: inboundMessages.id })
-        .from(inboundMessages)
-        .where(eq(inboundMessages.id, id));
-      return rows.length === 1;
+    async recordAndAdvance(message: { id: string; type: string; sentAt: Date; phone: string }, phoneHash: string) {
+      const result = await access.db.execute(sql`
+        with recorded as (
+          insert into ${inboundMessages} (id, candidate_id, type, sent_at)
+          values (
+            ${message.id},
+            (select ${candidates.id} from ${candidates} where ${candidates.phone} = ${message.phone}),
+            ${message.type},
+            ${message.sentAt.toISOString()}::timestamptz
+          )
+          on conflict (id) do nothing
+          returning id
+        )
+        insert into ${conversations} (phone_hash, seq)
+        select ${phoneHash}, 1 from recorded
+        on conflict (phone_hash) do update set seq = ${conversations.seq} + 1, updated_at = now()
+        returning seq`);
+      const [row] = rowsOf<{ seq: number | string }>(result);
+      return row ? Number(row.seq) : undefined;
     },
     /** Appends transcript lines in one statement, in the order given. */
     async appendTranscript(entries: TranscriptLine | TranscriptLine[]) {

@@ -1,5 +1,6 @@
 import { and, desc, eq, inArray, isNull, lt, lte, or, type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
+import { rowsOf } from '../db/rows.ts';
 import { type OutboxState, outbox, outboxHandled } from '../db/schema.ts';
 
 /** The NOTIFY channel relays LISTEN on (Postgres). */
@@ -249,6 +250,3 @@ export async function measureBacklog(db: Database): Promise<Backlog> {
 }
 
 /** `db.execute` answers an array on postgres.js and `{ rows }` on PGlite. */
-function rowsOf<T = unknown>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
-}

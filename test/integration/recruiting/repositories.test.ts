@@ -1,5 +1,7 @@
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createConversationLog } from '../../../src/conversation/log.ts';
+import { inboundMessages } from '../../../src/db/schema.ts';
 import { createApplicationRepository } from '../../../src/recruiting/applications.ts';
 import { createCandidateRepository } from '../../../src/recruiting/candidates.ts';
 import { createProcessRepository } from '../../../src/recruiting/processes.ts';
@@ -90,10 +92,12 @@ describe.each(dbBackends)('recruiting repositories on %s', (backend) => {
 
   test('an inbound message is recorded once', async () => {
     const c = await repos.candidates.findOrCreate('+34600000200', 'es');
-    const msg = { id: 'wamid.X1', type: 'text', sentAt: new Date(), candidateId: c.id };
-    expect(await repos.log.recordInbound(msg)).toBe(true);
-    expect(await repos.log.recordInbound(msg)).toBe(false);
-    expect(await repos.log.isRecorded('wamid.X1')).toBe(true);
+    const msg = { id: 'wamid.X1', type: 'text', sentAt: new Date(), phone: c.phone };
+    expect(await repos.log.recordAndAdvance(msg, 'hash-200')).toBe(1);
+    expect(await repos.log.recordAndAdvance(msg, 'hash-200')).toBeUndefined();
+    expect(await repos.log.recordAndAdvance({ ...msg, id: 'wamid.X2' }, 'hash-200')).toBe(2);
+    const [row] = await t.client.db.select().from(inboundMessages).where(eq(inboundMessages.id, 'wamid.X1'));
+    expect(row?.candidateId).toBe(c.id);
   });
 
   test('erasure removes personal data and frees the phone', async () => {
