@@ -2,22 +2,19 @@ import type { ApplicationRepository } from '../recruiting/applications.ts';
 import type { CandidateRow } from '../recruiting/candidates.ts';
 import type { Context, CurrentApplication, Locale, OpenProcess } from './types.ts';
 
-export interface ContextDeps {
-  applications: ApplicationRepository;
-  openProcesses(): Promise<OpenProcess[]>;
-  defaultLocale: Locale;
-}
+type ApplicationRows = Awaited<ReturnType<ApplicationRepository['listForPhone']>>;
 
-/** Everything the machine may know about this phone: one query, plus the (cached) open processes. */
-export async function loadContext(
-  deps: ContextDeps,
-  phone: string,
-  candidate: CandidateRow | undefined,
-  now: Date,
-  openProcesses: OpenProcess[],
-): Promise<Context> {
-  if (!candidate) return { now, phone, defaultLocale: deps.defaultLocale, openProcesses, applications: [] };
-  const rows = await deps.applications.listForCandidate(candidate.id);
+/** Everything the machine may know about this phone, from what the turn read. */
+export function buildContext(input: {
+  phone: string;
+  now: Date;
+  defaultLocale: Locale;
+  openProcesses: OpenProcess[];
+  candidate: CandidateRow | undefined;
+  rows: ApplicationRows;
+}): Context {
+  const { phone, now, defaultLocale, openProcesses, candidate, rows } = input;
+  if (!candidate) return { now, phone, defaultLocale, openProcesses, applications: [] };
   // Oldest first: the machine treats the last finished application as the latest.
   const applications = rows
     .map((r) => ({
@@ -44,7 +41,7 @@ export async function loadContext(
   return {
     now,
     phone,
-    defaultLocale: deps.defaultLocale,
+    defaultLocale,
     openProcesses,
     applications,
     current,

@@ -5,14 +5,16 @@ import type { ApplicationRepository } from '../recruiting/applications.ts';
 import type { CandidateRepository, CandidateRow } from '../recruiting/candidates.ts';
 import type { Evaluation } from '../recruiting/evaluation.ts';
 import type { InboundHandler, InboundMessage, OutboundMessage, StatusUpdate } from '../whatsapp/channel.ts';
-import { type ContextDeps, loadContext } from './context.ts';
+import { buildContext } from './context.ts';
 import type { ConversationLog, TranscriptLine } from './log.ts';
 import { messageInput, rebuildSession, step } from './machine.ts';
 import type { ConversationMetrics } from './metrics.ts';
 import { phoneHash, type SessionStore, type StoredSession } from './sessions.ts';
-import type { Context, CvExtractedInput, Effect, Input, OpenProcess, Reply, Session } from './types.ts';
+import type { Context, CvExtractedInput, Effect, Input, Locale, OpenProcess, Reply, Session } from './types.ts';
 
-export interface EngineDeps extends ContextDeps {
+export interface EngineDeps {
+  openProcesses(): Promise<OpenProcess[]>;
+  defaultLocale: Locale;
   tm: TransactionManager;
   candidates: CandidateRepository;
   applications: ApplicationRepository;
@@ -101,9 +103,10 @@ export function createConversationEngine(deps: EngineDeps) {
     const hash = phoneHash(phone);
     const at = now();
     const { stored, openProcesses } = prefetched;
-    let candidate = await candidates.findByPhone(phone);
+    const [found, rows] = await Promise.all([candidates.findByPhone(phone), applications.listForPhone(phone)]);
+    let candidate = found;
     const cached = sessions.current(stored, seq - 1);
-    const context = await loadContext(deps, phone, candidate, at, openProcesses);
+    const context = buildContext({ phone, now: at, defaultLocale: deps.defaultLocale, openProcesses, candidate, rows });
     if (!cached && seq > 1) metrics?.sessionsRebuilt.inc();
     const session = cached ?? rebuildSession(context);
     const result = step(session, input, context);

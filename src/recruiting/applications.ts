@@ -35,6 +35,20 @@ export interface ApplicationListQuery {
 }
 
 export function createApplicationRepository(access: DbAccess) {
+  function listWithProcess(where: SQL) {
+    return access.db
+      .select({
+        application: applications,
+        processCode: processes.code,
+        processTitle: processes.title,
+        questions: processes.questions,
+      })
+      .from(applications)
+      .innerJoin(processes, eq(processes.id, applications.processId))
+      .where(where)
+      .orderBy(desc(applications.createdAt));
+  }
+
   return {
     async insert(values: { candidateId: string; processId: string; firstMessageAt?: Date }): Promise<ApplicationRow> {
       const [row] = await access.db.insert(applications).values(values).returning();
@@ -55,19 +69,15 @@ export function createApplicationRepository(access: DbAccess) {
         .where(and(eq(applications.candidateId, candidateId), eq(applications.processId, processId)));
       return row;
     },
-    /** A candidate's applications with their process code and title, newest first. */
-    async listForCandidate(candidateId: string) {
-      return access.db
-        .select({
-          application: applications,
-          processCode: processes.code,
-          processTitle: processes.title,
-          questions: processes.questions,
-        })
-        .from(applications)
-        .innerJoin(processes, eq(processes.id, applications.processId))
-        .where(eq(applications.candidateId, candidateId))
-        .orderBy(desc(applications.createdAt));
+    /** A candidate's applications with their process code, title and questions, newest first. */
+    listForCandidate(candidateId: string) {
+      return listWithProcess(eq(applications.candidateId, candidateId));
+    },
+    /** The same, by phone (so it can go out together with the candidate's own read). */
+    listForPhone(phone: string) {
+      return listWithProcess(
+        sql`${applications.candidateId} = (select ${candidates.id} from ${candidates} where ${candidates.phone} = ${phone})`,
+      );
     },
     async list(query: ApplicationListQuery) {
       const filters: SQL[] = [];
