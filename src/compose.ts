@@ -16,7 +16,7 @@ import { createOfflineAnalyzer } from './cv/analyzer-offline.ts';
 import { createCvExtractor } from './cv/extract.ts';
 import { subscribeCvHandlers } from './cv/handlers.ts';
 import { createCvMetrics } from './cv/metrics.ts';
-import { normalizeCvText, sha256Hex } from './cv/normalize.ts';
+import { hashCvText as hashCv } from './cv/normalize.ts';
 import { createDbClient, type DbClient } from './db/client.ts';
 import { createTxMetrics } from './db/metrics.ts';
 import { migrateDatabase } from './db/migrate.ts';
@@ -96,10 +96,12 @@ export async function compose(config: Config, logger: Logger, overrides: Overrid
   };
 
   // Transactions and the outbox.
+  const txMetrics = createTxMetrics(registry);
   const uow = createUnitOfWork(db, logger, {
-    metrics: createTxMetrics(registry),
-    // Postgres connections carry the timeout already (see createDbClient): no SET LOCAL per transaction.
-    connectionStatementTimeoutMs: config.db.kind === 'postgres' ? config.tx.statementTimeoutMs : undefined,
+    metrics: txMetrics,
+    // Connections we opened carry the timeout already (see createDbClient): no SET LOCAL per transaction.
+    connectionStatementTimeoutMs:
+      !overrides.db && config.db.kind === 'postgres' ? config.tx.statementTimeoutMs : undefined,
   });
   const bus = createEventBus();
   const outboxMetrics = createOutboxMetrics(registry);
@@ -115,6 +117,7 @@ export async function compose(config: Config, logger: Logger, overrides: Overrid
     uow,
     logger,
     dispatcher: relay,
+    metrics: txMetrics,
     outboxMetrics,
     maxRetries: config.tx.maxRetries,
     statementTimeoutMs: config.tx.statementTimeoutMs,
@@ -162,7 +165,6 @@ export async function compose(config: Config, logger: Logger, overrides: Overrid
     ? createCvAnalysisService({ analyzer: createOfflineAnalyzer(), cache: caches.analysis, logger, metrics: cvMetrics })
     : undefined;
   const extractor = createCvExtractor({ ...config.cv, logger, metrics: cvMetrics });
-  const hashCv = (text: string) => sha256Hex(normalizeCvText(text));
   const forgetCvAnalyses = async (cvHashes: string[]) => {
     for (const hash of cvHashes) await kv.deletePrefix(`analysis:${analysis.cacheKeyPrefix(hash)}`).catch(() => 0);
   };
