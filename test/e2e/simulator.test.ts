@@ -5,7 +5,7 @@ import { buildCvPdf } from '../fakes/cv-files.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { createTestDb, dbBackends, type TestDb } from '../support/db.ts';
 import { createTestKv, kvBackends, type TestKv } from '../support/kv.ts';
-import { launchChromium, SCREENSHOT_DIR, watchPageErrors } from './browser.ts';
+import { browserAvailable, launchChromium, SCREENSHOT_DIR, watchPageErrors } from './browser.ts';
 
 /**
  * The simulator page in a real headless Chromium, on the app's embedded defaults (simulator transport,
@@ -35,7 +35,7 @@ afterAll(async () => {
 let phoneSeq = 0;
 const newPhone = () => `+346${String(Date.now()).slice(-5)}${String(++phoneSeq).padStart(3, '0')}`;
 
-describe.each(dbBackends.map((db, i) => [db, kvBackends[i] ?? 'memory'] as const))(
+describe.runIf(browserAvailable).each(dbBackends.map((db, i) => [db, kvBackends[i] ?? 'memory'] as const))(
   'the simulator page on %s + %s',
   (dbBackend, kvBackend) => {
     let db: TestDb;
