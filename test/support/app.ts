@@ -1,10 +1,14 @@
 import { createHmac } from 'node:crypto';
+import { eq } from 'drizzle-orm';
 import { type App, compose, type Overrides } from '../../src/compose.ts';
 import { loadConfig } from '../../src/config.ts';
+import { outbox } from '../../src/db/schema.ts';
 import { createLogger } from '../../src/logger.ts';
-import type { FakeGraphApi } from '../fakes/graph-api.ts';
+import { type FakeGraphApi, startFakeGraphApi } from '../fakes/graph-api.ts';
 import { BUSINESS } from '../fakes/whatsapp-payloads.ts';
+import { createTestDb, type DbBackend, dbBackends, type TestDb } from './db.ts';
 import { listen } from './http.ts';
+import { createTestKv, type KvBackend, kvBackends, type TestKv } from './kv.ts';
 
 export const APP_SECRET = 'test-app-secret';
 export const VERIFY_TOKEN = 'test-verify-token';
@@ -87,3 +91,51 @@ export async function until<T>(what: string, fn: () => T | Promise<T>, timeoutMs
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** Postgres + Redis when both are set, and always PGlite + memory: the pairs whole-app suites run on. */
+export const backendPairs = dbBackends.map((db, i) => [db, kvBackends[i] ?? 'memory'] as const);
+
+export interface AppFixture {
+  db: TestDb;
+  kv: TestKv;
+  graph: FakeGraphApi;
+  t: TestApp;
+  /** Closes the app, then the fake Graph API, the store and the database, whatever got started. */
+  close(): Promise<void>;
+}
+
+/** A throwaway database and key prefix, a fake Graph API, and the app on them (Cloud API transport). */
+export async function startAppFixture(
+  dbBackend: DbBackend,
+  kvBackend: KvBackend,
+  env?: Record<string, string>,
+): Promise<AppFixture> {
+  const db = await createTestDb(dbBackend);
+  const kv = await createTestKv(kvBackend);
+  const graph = await startFakeGraphApi();
+  const t = await startTestApp({ overrides: { db: db.client, kv: kv.store }, graph, env });
+  return {
+    db,
+    kv,
+    graph,
+    t,
+    async close() {
+      await t.close();
+      await graph.close();
+      await kv.destroy();
+      await db.destroy();
+    },
+  };
+}
+
+let waSeq = 0;
+/** A fresh WhatsApp id (digits, no +) with a country prefix: 34 answers in Spanish, 44 in English. */
+export const newWaId = (country: '34' | '44') =>
+  `${country}7${String(Date.now()).slice(-6)}${String(++waSeq).padStart(3, '0')}`;
+
+/** Waits until the outbox has nothing left to deliver (so "nothing more was sent" can be asserted). */
+export const settled = (db: TestDb) =>
+  until('an empty outbox backlog', async () => {
+    const pending = await db.client.db.select({ id: outbox.id }).from(outbox).where(eq(outbox.state, 'pending'));
+    return pending.length === 0;
+  });

@@ -1,11 +1,11 @@
 import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { outbox } from '../../../src/db/schema.ts';
-import { ADMIN_TOKEN, startTestApp, type TestApp } from '../../support/app.ts';
+import { ADMIN_TOKEN, backendPairs, startTestApp, type TestApp } from '../../support/app.ts';
 import { createTestDb, type TestDb } from '../../support/db.ts';
 import { bodyOf, type JsonBody } from '../../support/http.ts';
 import { createTestKv, type TestKv } from '../../support/kv.ts';
-import { backendPairs, createProcess, processBody } from './harness.ts';
+import { createProcess, processBody } from './harness.ts';
 
 const UNKNOWN_ID = '0190f0f0-0000-7000-8000-000000000000';
 

@@ -6,13 +6,13 @@ import { createCvAnalysisService } from '../../../src/cv/analysis-service.ts';
 import { createOfflineAnalyzer } from '../../../src/cv/analyzer-offline.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { buildTextPdf } from '../../fakes/cv-files.ts';
-import { type FakeGraphApi, startFakeGraphApi } from '../../fakes/graph-api.ts';
+import type { FakeGraphApi } from '../../fakes/graph-api.ts';
 import { startWebhookReceiver } from '../../fakes/webhook-receiver.ts';
-import { startTestApp, type TestApp, until } from '../../support/app.ts';
-import { createTestDb, type TestDb } from '../../support/db.ts';
+import { type AppFixture, backendPairs, settled, startAppFixture, type TestApp, until } from '../../support/app.ts';
+import type { TestDb } from '../../support/db.ts';
 import { bodyOf, type JsonBody } from '../../support/http.ts';
-import { createTestKv, type TestKv } from '../../support/kv.ts';
-import { apply, backendPairs, createProcess, processBody, settled } from './harness.ts';
+import type { TestKv } from '../../support/kv.ts';
+import { apply, createProcess, processBody } from './harness.ts';
 
 const WEAK_CV = [
   'Luis Pérez',
@@ -51,19 +51,14 @@ describe.each(backendPairs)('applications, decisions and erasure on %s + %s', (d
   let t: TestApp;
   let process: JsonBody;
 
+  let f: AppFixture;
+
   beforeAll(async () => {
-    db = await createTestDb(dbBackend);
-    kv = await createTestKv(kvBackend);
-    graph = await startFakeGraphApi();
-    t = await startTestApp({ overrides: { db: db.client, kv: kv.store }, graph, env: { OUTBOX_MAX_ATTEMPTS: '2' } });
+    f = await startAppFixture(dbBackend, kvBackend, { OUTBOX_MAX_ATTEMPTS: '2' });
+    ({ db, kv, graph, t } = f);
     process = await createProcess(t, processBody('APPS1'));
   });
-  afterAll(async () => {
-    await t?.close();
-    await graph?.close();
-    await kv?.destroy();
-    await db?.destroy();
-  });
+  afterAll(() => f?.close());
 
   let strong: Awaited<ReturnType<typeof apply>>;
   let weak: Awaited<ReturnType<typeof apply>>;

@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { applications, candidates, processes } from '../../../src/db/schema.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { createDropOffSweep } from '../../../src/recruiting/metrics.ts';
+import { backendPairs } from '../../support/app.ts';
 import { createTestDb, type TestDb } from '../../support/db.ts';
 import { createTestKv, type TestKv } from '../../support/kv.ts';
-import { backendPairs } from './harness.ts';
 
 const HOUR = 3_600_000;
 

@@ -1,16 +1,11 @@
 import { eq } from 'drizzle-orm';
-import { applications, candidates, outbox } from '../../../src/db/schema.ts';
+import { applications, candidates } from '../../../src/db/schema.ts';
 import { buildCvPdf } from '../../fakes/cv-files.ts';
 import type { FakeGraphApi } from '../../fakes/graph-api.ts';
-import { type TestApp, until } from '../../support/app.ts';
+import { newWaId, type TestApp, until } from '../../support/app.ts';
 import type { TestDb } from '../../support/db.ts';
-import { dbBackends } from '../../support/db.ts';
 import { bodyOf, type JsonBody } from '../../support/http.ts';
-import { kvBackends } from '../../support/kv.ts';
 import { candidatePhone, hasIds } from '../conversation/candidate.ts';
-
-/** Postgres + Redis when both are set, and always PGlite + memory. */
-export const backendPairs = dbBackends.map((db, i) => [db, kvBackends[i] ?? 'memory'] as const);
 
 /** A process body for POST /api/processes; `code` varies per test so processes never collide. */
 export function processBody(code: string, extra: Record<string, unknown> = {}) {
@@ -33,11 +28,6 @@ export async function createProcess(t: TestApp, body: Record<string, unknown>): 
   if (res.status !== 201) throw new Error(`process not created: ${res.status} ${JSON.stringify(json)}`);
   return json;
 }
-
-let waSeq = 0;
-/** A fresh WhatsApp id with a country prefix (34 = es, 44 = en). */
-export const newWaId = (country: '34' | '44') =>
-  `${country}7${String(Date.now()).slice(-6)}${String(++waSeq).padStart(3, '0')}`;
 
 /**
  * Drives a scripted candidate through a whole application to `code` (one yes/no question) and waits
@@ -83,10 +73,3 @@ export async function apply(
   });
   return { phone: c, candidate, application };
 }
-
-/** Waits until the outbox has nothing left to deliver (so "nothing more was sent" can be asserted). */
-export const settled = (db: TestDb) =>
-  until('an empty outbox backlog', async () => {
-    const pending = await db.client.db.select({ id: outbox.id }).from(outbox).where(eq(outbox.state, 'pending'));
-    return pending.length === 0;
-  });

@@ -5,14 +5,13 @@ import { createUnitOfWork } from '../../../src/db/unit-of-work.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { createApplicationRepository } from '../../../src/recruiting/applications.ts';
 import { createStatusChanges } from '../../../src/recruiting/status-changes.ts';
-import { type FakeGraphApi, startFakeGraphApi } from '../../fakes/graph-api.ts';
+import type { FakeGraphApi } from '../../fakes/graph-api.ts';
 import { type Delivery, startWebhookReceiver } from '../../fakes/webhook-receiver.ts';
-import { startTestApp, type TestApp, until } from '../../support/app.ts';
-import { createTestDb, type TestDb } from '../../support/db.ts';
+import { type AppFixture, backendPairs, settled, startAppFixture, type TestApp, until } from '../../support/app.ts';
+import type { TestDb } from '../../support/db.ts';
 import { bodyOf, type JsonBody } from '../../support/http.ts';
-import { createTestKv, type TestKv } from '../../support/kv.ts';
 import { view } from '../conversation/candidate.ts';
-import { apply, backendPairs, createProcess, processBody, settled } from './harness.ts';
+import { apply, createProcess, processBody } from './harness.ts';
 
 const SECRET = 'notify-secret-for-tests';
 
@@ -32,31 +31,23 @@ const forProcess = (r: Receiver, code: string) =>
 
 describe.each(backendPairs)('notifications on %s + %s', (dbBackend, kvBackend) => {
   let db: TestDb;
-  let kv: TestKv;
   let graph: FakeGraphApi;
   let t: TestApp;
   let global: Receiver;
   let hook: Receiver;
 
+  let f: AppFixture;
+
   beforeAll(async () => {
-    db = await createTestDb(dbBackend);
-    kv = await createTestKv(kvBackend);
-    graph = await startFakeGraphApi();
     global = await startWebhookReceiver();
     hook = await startWebhookReceiver();
-    t = await startTestApp({
-      overrides: { db: db.client, kv: kv.store },
-      graph,
-      env: { NOTIFY_WEBHOOK_URL: global.url, NOTIFY_WEBHOOK_SECRET: SECRET },
-    });
+    f = await startAppFixture(dbBackend, kvBackend, { NOTIFY_WEBHOOK_URL: global.url, NOTIFY_WEBHOOK_SECRET: SECRET });
+    ({ db, graph, t } = f);
   });
   afterAll(async () => {
-    await t?.close();
+    await f?.close();
     await global?.close();
     await hook?.close();
-    await graph?.close();
-    await kv?.destroy();
-    await db?.destroy();
   });
 
   test('a completed application notifies each recruiter once, on WhatsApp and signed webhooks', async () => {
