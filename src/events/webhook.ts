@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { signBody } from '../http/auth.ts';
 
 export class WebhookDeliveryError extends Error {
   constructor(
@@ -8,10 +8,6 @@ export class WebhookDeliveryError extends Error {
     super(message);
     this.name = 'WebhookDeliveryError';
   }
-}
-
-export function signBody(body: string, secret: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
 /**

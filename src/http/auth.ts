@@ -1,6 +1,11 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { AppError } from '../errors.ts';
+
+/** `sha256=` + the hex HMAC-SHA256 of a body: Meta's `X-Hub-Signature-256` and our notifications' `X-Signature-256`. */
+export function signBody(body: Buffer | string, secret: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
 
 /** Constant-time string comparison (hashing first so lengths never leak). */
 export function timingSafeEqualStrings(a: string, b: string): boolean {

@@ -198,11 +198,6 @@ export function verifySignature(rawBody: Buffer, header: string | undefined, app
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-/** What Meta's signature header holds for a body (tests, fakes and benchmarks sign with it). */
-export function signBody(body: Buffer | string, appSecret: string): string {
-  return `sha256=${createHmac('sha256', appSecret).update(body).digest('hex')}`;
-}
-
 export interface WebhookRouterOptions {
   /** `WHATSAPP_VERIFY_TOKEN`; without it the GET verification always answers 403. */
   verifyToken?: string;

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { createApp } from '../../../src/http/app.ts';
+import { signBody } from '../../../src/http/auth.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { createHttpMetrics, createMetricsRegistry } from '../../../src/observability/metrics.ts';
 import type { InboundMessage, StatusUpdate } from '../../../src/whatsapp/channel.ts';
-import { createWhatsAppWebhookRouter, signBody } from '../../../src/whatsapp/cloud-webhook.ts';
+import { createWhatsAppWebhookRouter } from '../../../src/whatsapp/cloud-webhook.ts';
 import { createWhatsAppMetrics } from '../../../src/whatsapp/metrics.ts';
 import {
   BUSINESS,

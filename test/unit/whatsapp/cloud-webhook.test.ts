@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { parseWebhookPayload, signBody, verifySignature } from '../../../src/whatsapp/cloud-webhook.ts';
+import { signBody } from '../../../src/http/auth.ts';
+import { parseWebhookPayload, verifySignature } from '../../../src/whatsapp/cloud-webhook.ts';
 import { BUSINESS, envelope, messageObject, messagesPayload, textPayload } from '../../fakes/whatsapp-payloads.ts';
 
 describe('verifySignature', () => {
