@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createDbClient } from '../../src/db/client.ts';
 import { migrateDatabase } from '../../src/db/migrate.ts';
+import { rowsOf } from '../../src/db/rows.ts';
 import { candidates, processes } from '../../src/db/schema.ts';
 import { createTestDb, dbBackends, type TestDb } from '../support/db.ts';
 
@@ -29,9 +30,7 @@ describe.each(dbBackends)('database on %s', (backend) => {
     const rows = await t.client.db.execute<{ table_name: string }>(
       sql`select table_name from information_schema.tables where table_schema = 'public'`,
     );
-    const names = (Array.isArray(rows) ? rows : (rows as unknown as { rows: { table_name: string }[] }).rows).map(
-      (r) => r.table_name,
-    );
+    const names = rowsOf<{ table_name: string }>(rows).map((r) => r.table_name);
     expect(names).toEqual(expect.arrayContaining(TABLES));
   });
 

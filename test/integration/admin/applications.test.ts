@@ -4,6 +4,7 @@ import { CacheService } from '../../../src/cache/cache-service.ts';
 import { phoneHash } from '../../../src/conversation/sessions.ts';
 import { createCvAnalysisService } from '../../../src/cv/analysis-service.ts';
 import { createOfflineAnalyzer } from '../../../src/cv/analyzer-offline.ts';
+import { rowsOf } from '../../../src/db/rows.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { buildTextPdf } from '../../fakes/cv-files.ts';
 import type { FakeGraphApi } from '../../fakes/graph-api.ts';
@@ -38,8 +39,7 @@ async function everyRow(db: TestDb): Promise<string[]> {
   const rows: string[] = [];
   for (const table of tables) {
     const result = await db.client.db.execute(sql.raw(`select t::text as row from ${table} t`));
-    const list = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as { row: string }[];
-    rows.push(...list.map((r) => `${table}: ${r.row}`));
+    rows.push(...rowsOf<{ row: string }>(result).map((r) => `${table}: ${r.row}`));
   }
   return rows;
 }
